@@ -37,8 +37,8 @@ N_FRAMES = 200        # 200 frames x 5 ms = 1 s, as in HumanGAN
 RAMP_S = 0.010        # fade in/out so clips start and stop without a click
 MIN_VOICED = 0.3      # a clip with fewer voiced frames than this fraction is "unvoiced"
 LOG_MARGIN = 10.0     # decoded log envelopes are kept within the corpus range +- this (~43 dB)
-LIMIT_KNEE = 0.25     # hearing-safety limiter: samples below this are untouched ...
-LIMIT_CEIL = 0.5      # ... and none ever exceeds this (-6 dBFS peak)
+LIMIT_KNEE = 0.35     # hearing-safety limiter: samples below this are untouched ...
+LIMIT_CEIL = 0.6      # ... and none ever exceeds this (-4.4 dBFS peak)
 
 
 def cache_dir() -> Path:
@@ -169,7 +169,7 @@ class FeatureSpace:
     # ------------------------------------------------------------------ building
     @classmethod
     def fit(cls, corpus: Corpus | CorpusAnalysis, d: int = 2, *, reference: int | str | None = None,
-            level_db: float = -23.0) -> "FeatureSpace":
+            level_db: float = -26.0) -> "FeatureSpace":
         """Fit the space on a corpus.
 
         Parameters
