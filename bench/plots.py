@@ -1,0 +1,66 @@
+"""Plot build times and sizes: Fig. 4 and the Langevin animation.
+
+Prints ``fig4_build_ms`` (gradient_figure: 100 real points, 300 periphery arrows per panel,
+a 17x17 learned-field grid and D on a 60x60 grid under three panels), ``fig4_json_kb``,
+``animation_build_ms`` and ``figure_json_kb`` (langevin_animation of 1,000 particles x 200
+recorded steps with real data underneath, default settings: 100 frames kept, coordinates
+rounded to 3 decimals as float32), ``animation_json_ms`` (``fig.to_json()``), and the same
+animation with every one of the 200 frames kept (``animation_all_frames_*``).
+Medians of 5 runs after one warm-up (NumPy only, no torch).
+Goals: animation build < 2000 ms and JSON < 5000 kB.
+"""
+import time
+
+import numpy as np
+
+from hd_widgets.plots import gradient_figure, langevin_animation
+
+
+def median_ms(fn, n=5):
+    fn()                                                   # warm-up (imports, validators)
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * float(np.median(times)), out
+
+
+rng = np.random.default_rng(0)
+X = rng.standard_normal((100, 2))
+C = np.repeat(X, 3, axis=0) + 0.5 * rng.standard_normal((300, 2))
+
+
+def D(x):
+    return np.exp(-0.125 * np.sum(x ** 2, axis=1))
+
+
+def field(x):
+    return -0.25 * x * D(x)[:, None]
+
+
+G = field(C) + 0.05 * rng.standard_normal(C.shape)
+fig4_ms, fig4 = median_ms(lambda: gradient_figure(X, C, G, G + 0.5 * (np.repeat(X, 3, 0) - C),
+                                                  field, D=D))
+
+# 1,000 particles x 200 recorded steps of Langevin on a Gaussian score
+T, n, alpha = 200, 1000, 0.05
+x = X[rng.integers(0, 100, n)]
+traj = [x]
+for _ in range(T - 1):
+    x = x + 0.5 * alpha * (-x / 1.5) + np.sqrt(alpha) * rng.standard_normal(x.shape)
+    traj.append(x)
+traj = np.array(traj)                                      # (T, n, 2)
+
+anim_ms, anim = median_ms(lambda: langevin_animation(traj, points=X))
+json_ms, js = median_ms(anim.to_json)
+all_ms, anim_all = median_ms(lambda: langevin_animation(traj, points=X, max_frames=None))
+
+print(f"fig4_build_ms: {fig4_ms:.0f}")
+print(f"fig4_json_kb: {len(fig4.to_json()) / 1e3:.0f}")
+print(f"animation_build_ms: {anim_ms:.0f}")
+print(f"animation_frames: {len(anim.frames)}")
+print(f"figure_json_kb: {len(js) / 1e3:.0f}")
+print(f"animation_json_ms: {json_ms:.0f}")
+print(f"animation_all_frames_build_ms: {all_ms:.0f}")
+print(f"animation_all_frames_json_kb: {len(anim_all.to_json()) / 1e3:.0f}")

@@ -1,0 +1,375 @@
+"""Plotly views: every figure's data matches its inputs (headless, no browser).
+
+Figures are checked as data, not pixels: marker positions equal the points, arrow
+segments equal the scaled vectors, violins hold the ratings and their means, frames hold
+the trajectory; the listening map is driven through ``listen`` and through the very
+message the browser sends on a click.
+"""
+from __future__ import annotations
+
+import time
+
+import ipywidgets as widgets
+import numpy as np
+import pytest
+
+from hd_widgets.plots import (PALETTE, ListeningMap, Plane, estimate_figure, gradient_figure,
+                              langevin_animation, ratings_figure, samples_figure)
+from hd_widgets.plots_fields import quiver_xy
+from hd_widgets.plots_motion import isoline_xy
+from hd_widgets.space import FeatureSpace
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((30, 2))                       # real data
+C = X + 0.5 * RNG.standard_normal((30, 2))             # periphery points
+G = RNG.standard_normal((30, 2))                       # NES gradient
+GR = G + 0.5 * (X - C)                                 # regularised
+
+
+def D(x):
+    return np.exp(-0.125 * np.sum(x ** 2, axis=1))
+
+
+def field(x):
+    return -0.5 * x * D(x)[:, None]
+
+
+def arrows(trace):
+    """Tails and tips (n, 2) of a quiver trace (7 coordinates per arrow)."""
+    x, y = np.asarray(trace.x, dtype=float), np.asarray(trace.y, dtype=float)
+    assert len(x) % 7 == 0 and np.isnan(x[2::7]).all() and np.isnan(x[6::7]).all()
+    return np.column_stack([x[0::7], y[0::7]]), np.column_stack([x[1::7], y[1::7]])
+
+
+def panel(fig, col):
+    """Traces of subplot ``col`` (1-based)."""
+    xaxis = "x" if col == 1 else f"x{col}"
+    return [t for t in fig.data if (t.xaxis or "x") == xaxis]
+
+
+def named(traces, prefix):
+    out = [t for t in traces if (t.name or "").startswith(prefix)]
+    assert len(out) == 1, [t.name for t in traces]
+    return out[0]
+
+
+# --------------------------------------------------------------------------- planes
+def test_plane_projection_slice_and_labels():
+    p = Plane(4, (0, 2))
+    x = RNG.standard_normal((5, 4))
+    assert np.array_equal(p.xy(x), x[:, [0, 2]])
+    assert p.mode == "projection" and "projection onto PC1, PC3" in p.note()
+    assert p.axis_titles() == ("PC1 of log spectral envelope (normalised)",
+                               "PC3 of log spectral envelope (normalised)")
+    s = Plane(4, (1, 3), base=np.array([0.5, 0, -1.0, 0]))
+    lifted = s.lift([[2.0, 3.0]])
+    assert np.array_equal(lifted, [[0.5, 2.0, -1.0, 3.0]])
+    assert s.mode == "slice" and "PC1=0.5" in s.note() and "PC3=-1" in s.note()
+    assert Plane(2).note() == "" and Plane(2).title("T") == "T"
+    with pytest.raises(ValueError):
+        Plane(3, (1, 1))
+    with pytest.raises(ValueError):
+        Plane(3, (0, 1), base=np.zeros(2))
+
+
+def test_quiver_segments_are_the_scaled_vectors():
+    x, y = quiver_xy(C, G, 0.25)
+    seg = np.column_stack([x, y]).reshape(-1, 7, 2)
+    assert np.allclose(seg[:, 0], C) and np.allclose(seg[:, 1] - seg[:, 0], 0.25 * G)
+    assert np.allclose(seg[:, 4], seg[:, 1])                         # barbs meet at the tip
+    barb = np.linalg.norm(seg[:, 3] - seg[:, 1], axis=1)
+    assert np.allclose(barb, 0.3 * 0.25 * np.linalg.norm(G, axis=1))  # 30 % of the arrow
+
+
+# --------------------------------------------------------------------------- Fig. 4
+def test_gradient_figure_data_match_inputs():
+    fig = gradient_figure(X, C, G, GR, field, D=D, scale=(0.5, 0.2, 2.0), n_arrows=9,
+                          n_grid=20)
+    assert len(fig.layout.annotations) >= 3
+    titles = [a.text for a in fig.layout.annotations]
+    assert "arrow = 0.5 \u00d7 vector" in titles[0] and "0.2" in titles[1] and "2" in titles[2]
+    for col, vec, s in ((1, G, 0.5), (2, GR, 0.2)):
+        tr = panel(fig, col)
+        real = named(tr, "real data")
+        assert np.array_equal(real.x, X[:, 0]) and np.array_equal(real.y, X[:, 1])
+        per = named(tr, "periphery")
+        assert np.array_equal(np.column_stack([per.x, per.y]), C)
+        q = [t for t in tr if (t.meta or {}).get("kind") == "quiver"]
+        assert len(q) == 1 and q[0].meta["scale"] == s
+        tails, tips = arrows(q[0])
+        assert np.allclose(tails, C) and np.allclose(tips - tails, s * vec)
+    tr3 = panel(fig, 3)
+    (q,) = [t for t in tr3 if (t.meta or {}).get("kind") == "quiver"]
+    tails, tips = arrows(q)
+    assert len(tails) == 81
+    assert np.allclose(tips - tails, 2.0 * field(tails))
+    # D underneath, evaluated on its grid; three panels x (fill + 0.5 line)
+    contours = [t for t in fig.data if t.type == "contour"]
+    assert len(contours) == 6
+    gx, gy = np.meshgrid(contours[0].x, contours[0].y)
+    want = D(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
+    assert np.allclose(np.asarray(contours[0].z, dtype=float), want, atol=1e-6)
+    assert fig.layout.xaxis.title.text.replace("<br>", " ") == ("PC1 of log spectral envelope "
+                                                              "(normalised)")
+    assert fig.layout.yaxis.scaleanchor == "x"                       # 1:1, true directions
+
+
+def test_gradient_figure_auto_scale_is_one_per_panel_and_nice():
+    fig = gradient_figure(X, C, G, GR, field)
+    for col in (1, 2, 3):
+        (q,) = [t for t in panel(fig, col) if (t.meta or {}).get("kind") == "quiver"]
+        s = q.meta["scale"]
+        mantissa = s / 10 ** np.floor(np.log10(s))
+        assert any(np.isclose(mantissa, m) for m in (1, 2, 2.5, 5))
+        assert f"{s:g}" in fig.layout.annotations[col - 1].text
+
+
+def test_gradient_figure_d3_projection_and_slice():
+    rng = np.random.default_rng(1)
+    X3, C3, G3 = (rng.standard_normal((20, 3)) for _ in range(3))
+    calls = []
+
+    def field3(x):
+        calls.append(x.copy())
+        return np.column_stack([x[:, 0], x[:, 1] + 1.0, -x[:, 2]])
+
+    fig = gradient_figure(X3, C3, G3, G3, field3, dims=(0, 2), scale=1.0, n_arrows=5)
+    assert "projection onto PC1, PC3 of 3 dims" in fig.layout.title.text
+    assert fig.layout.yaxis.title.text.startswith("PC3 ")
+    real = named(panel(fig, 1), "real data")
+    assert np.array_equal(real.x, X3[:, 0]) and np.array_equal(real.y, X3[:, 2])
+    tails, tips = arrows(named(panel(fig, 1), "NES"))
+    assert np.allclose(tips - tails, G3[:, [0, 2]])
+    assert np.all(calls[0][:, 1] == 0)                   # field on the slice through 0
+    (q,) = [t for t in panel(fig, 3) if (t.meta or {}).get("kind") == "quiver"]
+    tails, tips = arrows(q)                   # field3(u, 0, v) = (u, 1, -v) -> shown (u, -v)
+    assert np.allclose(tips - tails, np.column_stack([tails[:, 0], -tails[:, 1]]))
+    base = np.array([0.0, 0.7, 0.0])
+    fig = gradient_figure(X3, C3, G3, G3, field3, dims=(0, 2), base=base, n_arrows=5)
+    assert "slice PC1, PC3 of 3 dims at PC2=0.7" in fig.layout.title.text
+    assert np.all(calls[-1][:, 1] == 0.7)
+
+
+# --------------------------------------------------------------------------- Fig. 5
+def test_samples_figure_markers_and_variance():
+    gan, hd = 0.1 * X, 1.5 * X
+    fig = samples_figure(X, gan, hd, humangan_initial=X + 1, humandiffusion_initial=X,
+                         field_fn=field, D=D)
+    left, right = panel(fig, 1), panel(fig, 2)
+    for tr, kind, final in ((left, "HumanGAN", gan), (right, "HumanDiffusion", hd)):
+        f = named(tr, f"{kind} final")
+        assert np.array_equal(np.column_stack([f.x, f.y]), final)
+        assert f.marker.color == PALETTE[kind.lower()]
+        assert named(tr, f"{kind} initial").marker.symbol == "circle-open"
+        assert np.array_equal(named(tr, "real data").x, X[:, 0])
+        assert named(tr, "real data").marker.color == PALETTE["real"]
+    titles = [a.text for a in fig.layout.annotations]
+    assert "variance ratio 0.01" in titles[0] and "variance ratio 2.25" in titles[1]
+    q = [t for t in fig.data if (t.meta or {}).get("kind") == "quiver"]
+    assert len(q) == 2 and q[0].meta["scale"] == q[1].meta["scale"]   # one field, one scale
+
+
+# --------------------------------------------------------------------------- Fig. 6
+@pytest.mark.parametrize("columns", [False, True])
+def test_ratings_figure_violins_and_means(columns):
+    rng = np.random.default_rng(2)
+    r = {"anchor": rng.uniform(0, .3, 7), "generated": rng.uniform(.3, 1, 12),
+         "real": rng.uniform(.5, 1, 10), "humangan": rng.uniform(0, 1, 5)}
+    data = r
+    if columns:
+        kinds = np.concatenate([[k] * len(v) for k, v in r.items()])
+        data = {"kind": kinds, "value": np.concatenate(list(r.values())),
+                "rater": np.array(["ann"] * len(kinds))}
+    fig = ratings_figure(data)
+    violins = [t for t in fig.data if t.type == "violin"]
+    assert [v.meta["kind"] for v in violins] == ["real", "generated", "humangan", "anchor"]
+    for v in violins:
+        k = v.meta["kind"]
+        assert np.array_equal(v.y, r[k]) and v.meta["n"] == len(r[k])
+        assert v.meta["mean"] == pytest.approx(r[k].mean())
+        assert v.line.color == PALETTE[k]
+    (means,) = [t for t in fig.data if t.name == "mean"]
+    assert np.allclose(means.y, [r[v.meta["kind"]].mean() for v in violins])
+    assert list(means.x) == [v.x[0] for v in violins]
+    assert f"mean {r['real'].mean():.2f}, n = 10" in violins[0].x[0]
+
+
+def test_ratings_figure_order_and_unknown_kind():
+    fig = ratings_figure({"real": [0.9, 0.8], "other": [0.1]}, order=["other", "real"])
+    assert [t.meta["kind"] for t in fig.data if t.type == "violin"] == ["other", "real"]
+    with pytest.raises(ValueError, match="no ratings"):
+        ratings_figure({"real": [1.0]}, order=["anchor"])
+
+
+# --------------------------------------------------------------------------- animation
+def walk(T, n, d=2, seed=3):
+    rng = np.random.default_rng(seed)
+    return np.cumsum(0.1 * rng.standard_normal((T, n, d)), axis=0)
+
+
+def test_animation_frames_match_trajectory():
+    traj = walk(30, 50)
+    steps = np.arange(30) * 10
+    fig = langevin_animation(traj, points=X, steps=steps, max_frames=None, follow=[3, 7])
+    assert len(fig.frames) == 30 and [f.name for f in fig.frames] == [str(s) for s in steps]
+    cloud, trail, heads = fig.frames[0].traces
+    assert fig.data[cloud].name.startswith("HumanDiffusion particles (50)")
+    for t in (0, 17, 29):
+        fr = fig.frames[t].data
+        assert np.allclose(fr[0].x, traj[t, :, 0], atol=6e-4)      # 3 decimals, float32
+        assert np.allclose(fr[0].y, traj[t, :, 1], atol=6e-4)
+        assert np.allclose(fr[2].x, traj[t, [3, 7], 0], atol=6e-4)
+        path = np.asarray(fr[1].x, dtype=float).reshape(2, t + 2)  # t+1 points and a gap
+        assert np.allclose(path[:, :-1], traj[:t + 1, [3, 7], 0].T, atol=6e-4)
+    assert len(fig.layout.sliders[0].steps) == 30
+    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["\u25B6 play", "|| pause"]
+    assert fig.layout.meta["followed"] == [3, 7]
+
+
+def test_animation_subsamples_frames_keeping_first_and_last():
+    traj = walk(200, 10)
+    fig = langevin_animation(traj, max_frames=50, follow=3, cloud=False)
+    steps = fig.layout.meta["frame_steps"]
+    assert len(fig.frames) == 50 and steps[0] == 0 and steps[-1] == 199
+    assert len(fig.frames[0].traces) == 2                      # trails + heads only
+    assert np.allclose(fig.frames[-1].data[1].x, traj[-1, [0, 4, 9], 0], atol=6e-4)
+
+
+def test_animation_is_light_and_fast():
+    traj = walk(200, 1000, seed=4)
+    t0 = time.perf_counter()
+    fig = langevin_animation(traj, points=X)
+    built = time.perf_counter() - t0
+    size = len(fig.to_json())
+    assert built < 2.0, built
+    assert size < 5e6, size
+
+
+def test_isolines_lie_on_the_level():
+    xs, ys = np.linspace(-3, 3, 61), np.linspace(-3, 3, 41)
+    gx, gy = np.meshgrid(xs, ys)
+    z = D(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
+    x, y = isoline_xy(xs, ys, z, 0.5)
+    ok = ~np.isnan(x)
+    assert np.isnan(x[2::3]).all() and ok.sum() == 2 * len(x) // 3
+    assert np.allclose(np.hypot(x[ok], y[ok]), np.sqrt(8 * np.log(2)), atol=3e-3)
+    assert len(isoline_xy(xs, ys, z, 2.0)[0]) == 0                  # never reached
+    x, y = isoline_xy(xs, ys, gx * gy, 0.0)                          # saddles: the axes
+    ok = ~np.isnan(x)
+    assert np.allclose(np.minimum(np.abs(x[ok]), np.abs(y[ok])), 0, atol=1e-9)
+
+
+def test_animation_keeps_d_as_scatter_lines():
+    """With redraw=False plotly.js drops Contour layers on play: D must be Scatter lines."""
+    fig = langevin_animation(walk(10, 20), points=X, D=D, field_fn=field)
+    assert {t.type for t in fig.data} == {"scatter"}
+    (line,) = [t for t in fig.data if t.name == "D = 0.5 (acceptable region)"]
+    pts = np.column_stack([line.x, line.y]).astype(float)
+    pts = pts[~np.isnan(pts[:, 0])]
+    assert len(pts) > 20 and np.allclose(D(pts), 0.5, atol=5e-3)
+    assert fig.layout.meta["moving"] == list(fig.frames[0].traces)
+
+
+def test_animation_d3_slice_label():
+    traj = walk(5, 10, d=3)
+    fig = langevin_animation(traj, dims=(1, 2), base=np.zeros(3))
+    assert "slice PC2, PC3 of 3 dims" in fig.layout.title.text
+    assert np.allclose(fig.frames[4].data[0].x, traj[4, :, 1], atol=6e-4)
+
+
+# --------------------------------------------------------------------------- listening map
+@pytest.fixture(scope="module")
+def space():
+    return FeatureSpace.default(2)
+
+
+def test_listen_plays_exactly_render_wav_and_marks_the_point(space):
+    m = ListeningMap(space, D=D, samples={"HumanDiffusion": 1.2 * space.points[:5]})
+    point = np.array([0.5, -1.0])
+    assert np.array_equal(m.listen(point), point)
+    audio = m.audio
+    assert isinstance(audio, widgets.Audio) and audio.autoplay and audio.controls
+    assert audio.value == space.render_wav(point)
+    assert audio in m.widget.children[2].children
+    star = m.figure.data[-1]
+    assert (star.x, star.y) == ((0.5,), (-1.0,))
+    m.listen([1.0, 1.0])
+    hist = m.figure.data[-2]
+    assert (hist.x, hist.y, hist.text) == ((0.5,), (-1.0,), ("1",))
+    assert [b.description for b in m.widget.children[3].children] == ["1: (0.50, -1.00)"]
+    assert m.figure.layout.xaxis.title.text.startswith("PC1 of log spectral envelope")
+    assert "PC1" in m.caption() and "PC2" in m.caption()
+
+
+def test_click_on_empty_space_goes_through_the_browser_message(space):
+    m = ListeningMap(space, show_data=False, resolution=0.05)
+    played = m.click(0.512, -1.238)                  # nearest cell centre: (0.5, -1.25)
+    audio = m.audio
+    assert m.last["source"] == "map" and played is m.last["point"]
+    assert np.allclose(played, [0.5, -1.25])
+    assert audio.value == space.render_wav(m.last["point"])
+    assert m.figure.data[-1].x == (0.5,)
+    m.click(0.5, -1.25)                              # same point: a new player, plays again
+    assert m.audio is not audio and m.audio.value == audio.value
+
+
+def test_click_on_a_voice_and_history_replays_exact_points(space):
+    m = ListeningMap(space)
+    voices = next(i for i, t in enumerate(m.figure.data) if (t.meta or {}).get("key", "")
+                  .startswith("group:"))
+    group = m.figure.data[voices].meta["key"][6:]
+    idx = np.flatnonzero(space.groups == group)[2]
+    tr = m.figure.data[voices]
+    m.figure._js2py_pointsCallback = {
+        "event_type": "plotly_click", "device_state": None, "selector": None,
+        "points": {"trace_indexes": [voices], "point_indexes": [2], "xs": [tr.x[2]],
+                   "ys": [tr.y[2]]}}
+    assert np.array_equal(m.last["point"], space.points[idx])
+    assert m.audio.value == space.render_wav(space.points[idx])
+    assert space.names[idx] in m._status.value
+    m.listen([2.0, 2.0])
+    m.widget.children[3].children[0].click()        # history button 1: the voice again
+    assert np.array_equal(m.last["point"], space.points[idx]) and m.last["source"] == "history"
+
+
+def test_history_is_bounded_and_most_recent_first(space):
+    m = ListeningMap(space, history=2)
+    for k in range(4):
+        m.listen([k / 2, 0.0])
+    assert [p[0] for p in m.history] == [1.5, 1.0, 0.5]
+    m.listen([1.0, 0.0])                              # heard again: moves to the front
+    assert [p[0] for p in m.history] == [1.0, 1.5, 0.5]
+
+
+def test_listening_map_d3_slice_through_base():
+    space3 = FeatureSpace.default(3)
+    base = np.array([0.0, 0.0, 0.8])
+    m = ListeningMap(space3, dims=(0, 1), base=base)
+    played = m.listen([0.3, -0.4])                   # plane coordinates -> lifted
+    assert np.array_equal(played, [0.3, -0.4, 0.8])
+    assert m.audio.value == space3.render_wav(np.array([0.3, -0.4, 0.8]))
+    assert "slice PC1, PC2 of 3 dims at PC3=0.8" in m.figure.layout.title.text
+    assert "held at [0.8]" in m.caption()
+    m.click(1.0, 1.0)
+    assert np.allclose(m.last["point"], [1.0, 1.0, 0.8])
+    with pytest.raises(ValueError):
+        m.listen([1.0, 2.0, 3.0, 4.0])
+
+
+# --------------------------------------------------------------------------- engine objects
+def test_engine_objects_plug_in_by_duck_typing():
+    from types import SimpleNamespace
+    est = SimpleNamespace(points=C, grad=G, target=GR)
+    net = SimpleNamespace(predict=lambda x: (D(x), field(x)))
+    fig = estimate_figure(est, net, data=X, scale=1.0, n_arrows=5)
+    tails, tips = arrows([t for t in panel(fig, 2) if (t.meta or {}).get("kind") == "quiver"][0])
+    assert np.allclose(tips - tails, GR)
+    tails, tips = arrows([t for t in panel(fig, 3) if (t.meta or {}).get("kind") == "quiver"][0])
+    assert np.allclose(tips - tails, field(tails))
+    assert len([t for t in fig.data if t.type == "contour"]) == 6       # D from the D head
+    traj = walk(12, 8)
+    run = SimpleNamespace(trajectory=traj.astype(np.float32), steps=np.arange(12) * 50)
+    fig = langevin_animation(run)
+    assert fig.layout.meta["frame_steps"] == list(range(0, 600, 50))
+    with pytest.raises(ValueError, match="record_every"):
+        langevin_animation(SimpleNamespace(trajectory=None, steps=np.arange(1)))
