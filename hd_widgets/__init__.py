@@ -22,6 +22,15 @@ _LAZY = {
     "RatingsStore": "store", "RatingError": "store",
     "SimulatedListener": "listeners", "answer": "listeners",
     "AudioListener": "audio_listener",
+    "RatingWidget": "widget", "EvaluationWidget": "evaluation_widget",
+    "ClassroomDashboard": "classroom_widget", "players": "player_row", "LiveGradient": "live",
+    # estimation, network, sampling
+    "EstimateOptions": "estimate", "plan_for_budget": "estimate", "from_store": "estimate",
+    "ScoreNet": "network", "ScoreNetConfig": "network", "train": "network",
+    "LangevinDivergence": "langevin", "init_from_data": "langevin",
+    "energy_distance": "metrics", "variance_ratio": "metrics",
+    # evaluation and classroom
+    "mushra_plan": "evaluation", "screen_raters": "evaluation",
     # seeding
     "seed_all": "seeding",
 }
