@@ -46,7 +46,7 @@ class LiveGradient:
             go.Scatter(x=[], y=[], mode="lines", name="your gradient",
                        line=dict(color=PALETTE["arrow"], width=2.5)),
         ])
-        apply_look(fig, self.plane.title("The naturalness gradient your ratings imply"))
+        apply_look(fig, self._title(0))
         fig.update_xaxes(range=list(self.extent[0]))
         fig.update_yaxes(range=list(self.extent[1]), scaleanchor="x", scaleratio=1)
         self.figure = go.FigureWidget(fig)
@@ -77,8 +77,13 @@ class LiveGradient:
             self.figure.data[1].x, self.figure.data[1].y = xy[:, 0], xy[:, 1]
             self.figure.data[2].x, self.figure.data[2].y = ax, ay
             self.figure.data[2].name = f"your gradient (arrow = {scale:g} \u00d7 vector)"
+            self.figure.layout.title.text = self._title(len(xy))
         self.n_points = len(xy)
         return self.n_points
+
+    def _title(self, n: int) -> str:
+        rated = f"{n} point{'s' if n != 1 else ''} rated" if n else "rate a page to draw an arrow"
+        return self.plane.title(f"The naturalness gradient your ratings imply: {rated}")
 
     def __repr__(self) -> str:
         return (f"LiveGradient(plan={self.plan_name!r}, rater={self.rater!r}, "

@@ -1,0 +1,43 @@
+"""The live gradient (the rater's own NES arrows) and rows of players."""
+import numpy as np
+import pytest
+
+from hd_widgets.estimate import plan_for_budget
+from hd_widgets.live import LiveGradient
+from hd_widgets.player_row import players
+from hd_widgets.space import FeatureSpace
+from hd_widgets.store import RatingsStore
+
+
+@pytest.fixture(scope="module")
+def space():
+    return FeatureSpace.default(2)
+
+
+def test_live_gradient_draws_the_raters_own_nes_arrows(space, tmp_path):
+    store = RatingsStore(tmp_path / "live.sqlite")
+    plan = store.add_plan(plan_for_budget(space.points, 40, seed=0))
+    live = LiveGradient(space, store, plan.name, "you")
+    assert live.n_points == 0 and "rate a page" in live.figure.layout.title.text
+    q = store.next_query(plan.name, "you")
+    store.rate(plan.name, q.index, [0.9, 0.4], rater="you")
+    store.rate(plan.name, plan[5].index, [0.2, 0.2], rater="someone else")  # not drawn
+    assert live.update() == 1 and "1 point rated" in live.figure.layout.title.text
+    # the arrow is the antithetic NES estimate from this one pair:
+    # (y+ - y-) Delta / (2 sigma^2), Delta = (plus - minus) / 2
+    delta = (q.points[0] - q.points[1]) / 2
+    expected = (0.9 - 0.4) * delta / (2 * plan.config["sigma_nes"] ** 2)
+    pts, grad = live.arrows()
+    np.testing.assert_allclose(pts[0], q.points.mean(axis=0))
+    np.testing.assert_allclose(grad[0], expected)
+    x = np.asarray(live.figure.data[2].x, dtype=float)
+    assert len(x) == 7  # one arrow: tail, tip, gap, barb, tip, barb, gap
+
+
+def test_players_play_exact_renders(space):
+    row = players(space, space.points[:2], ["one", "two"])
+    audio = row.children[1].children[1]
+    assert audio.value == space.render_wav(space.points[1])
+    assert audio.autoplay is False
+    with pytest.raises(ValueError):
+        players(space, space.points[:2], ["only one"])
