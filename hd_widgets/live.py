@@ -46,7 +46,8 @@ class LiveGradient:
             go.Scatter(x=[], y=[], mode="lines", name="your gradient",
                        line=dict(color=PALETTE["arrow"], width=2.5)),
         ])
-        apply_look(fig, self._title(0))
+        apply_look(fig, self._title(0), width=640, height=560,
+                   legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
         fig.update_xaxes(range=list(self.extent[0]))
         fig.update_yaxes(range=list(self.extent[1]), scaleanchor="x", scaleratio=1)
         self.figure = go.FigureWidget(fig)

@@ -1,0 +1,150 @@
+"""How close does each method get to the true p_H for a given number of ratings?
+
+A SimulatedListener with a known D(x) (built from the real data; p_H = D / Z has about
+twice the data's variance) rates every method's queries; every method gets the same
+budget, seeds and sampler settings, and is scored against exact samples of p_H:
+
+- hd        HumanDiffusion, package defaults (one pair per periphery point, Tobit
+            censoring, reuse of ratings, gated pull, directional + consistency loss)
+- hd-paper  the paper's version (five pairs per point, KDE mode, pull lam * D * ...,
+            MSE to the NES target)
+- floor     Langevin with the *true* score, same sampler settings (best possible)
+- hgan-early / hgan-collapsed  HumanGAN on the hd network's score, stopped after
+            25 ascent steps / run for 1000
+- grid      rate a grid directly with the same budget, interpolate, threshold at the
+            noise floor, sample
+
+Energy = sqrt of the V-statistic energy distance (scipy's convention), 5000 samples a
+side by default; variance_ratio = total variance / total variance of the data.
+``escaped`` counts particles that left the space (max_i |x_i| > 8, where p_H has no
+mass): they are left out of the energy and reported instead, for every method alike.
+Timing is not the point here, so torch runs single-threaded (less noise on a shared
+machine). Run: ``python bench/fidelity.py`` (about 10-15 min on 2 cores) or ``--quick``.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from hd_widgets.baselines import PerceptionMap
+from hd_widgets.estimate import EstimateOptions, PairRatings, from_plan, plan_for_budget
+from hd_widgets.humangan import HumanGAN, HumanGANConfig
+from hd_widgets.langevin import langevin, numpy_score_fn
+from hd_widgets.listeners import SimulatedListener
+from hd_widgets.metrics import energy_distance, variance_ratio
+from hd_widgets.network import ScoreNetConfig, train
+
+ESCAPE = 8.0
+METHODS = ["hd", "hd-paper", "floor", "hgan-early", "hgan-collapsed", "grid"]
+
+
+def real_data(d: int) -> tuple[np.ndarray, str]:
+    """The package's feature space, or a clustered stand-in if hd_widgets.space is missing."""
+    try:
+        from hd_widgets.space import FeatureSpace
+    except ImportError:
+        rng = np.random.default_rng(0)
+        means = 2.0 * rng.standard_normal((3, d))
+        x = np.concatenate([m + 0.5 * rng.standard_normal((20, d)) for m in means])
+        return (x - x.mean(0)) / x.std(0), "stand-in (3 Gaussian clusters x 20, normalised)"
+    return FeatureSpace.default(d).points, f"FeatureSpace.default({d}).points"
+
+
+def score_samples(x: np.ndarray, truth: np.ndarray, data: np.ndarray) -> dict:
+    far = np.abs(x).max(1) > ESCAPE
+    if not np.all(np.isfinite(x[~far])):
+        far |= ~np.isfinite(x).all(1)
+    kept = x[~far]
+    return {"energy": energy_distance(kept, truth) if len(kept) > 1 else np.inf,
+            "vr": variance_ratio(kept, data) if len(kept) > 1 else np.nan,
+            "escaped": int(far.sum())}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="d=2, budgets 200 and 1000, 2 seeds, 2000 samples")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--samples", type=int, default=5000)
+    ap.add_argument("--steps", type=int, default=1000, help="Langevin steps")
+    ap.add_argument("--alpha", type=float, default=0.01, help="Langevin step size")
+    ap.add_argument("--budgets", type=int, nargs="+", default=[200, 500, 1000, 5000])
+    ap.add_argument("--dims", type=int, nargs="+", default=[2, 5])
+    args = ap.parse_args()
+    if args.quick:
+        args.seeds, args.samples, args.budgets, args.dims = 2, 2000, [200, 1000], [2]
+    torch.set_num_threads(1)
+    print(f"settings: seeds={args.seeds} samples={args.samples} langevin alpha={args.alpha} "
+          f"steps={args.steps} particles={args.samples} from the data; torch threads=1")
+    t_all = time.perf_counter()
+    summary: dict = {}
+    for d in args.dims:
+        data, source = real_data(d)
+        lis = SimulatedListener.from_data(data, seed=0)
+        print(f"data d={d}: {source}, N={len(data)}; listener {lis}")
+        sampler = dict(n=args.samples, alpha=args.alpha, n_steps=args.steps, max_norm=float("inf"))
+        truths, floors = {}, {}
+        for s in range(args.seeds):
+            truths[s] = lis.sample_pH(args.samples, rng=1000 + s)
+            x = langevin(numpy_score_fn(lis.score), data, seed=s, **sampler).samples
+            floors[s] = score_samples(x, truths[s], data)
+        for B in args.budgets:
+            rows = {m: [] for m in METHODS}
+            times = {m: 0.0 for m in METHODS}
+            for s in range(args.seeds):
+                truth, rater = truths[s], lis.with_(seed=10_000 + s)
+                rows["floor"].append(floors[s])
+                # HumanDiffusion, package defaults
+                t = time.perf_counter()
+                plan = plan_for_budget(data, B, seed=s)
+                est = from_plan(plan, PairRatings.from_listener(rater, plan), data)
+                net = train(est, ScoreNetConfig(d=d, seed=s), progress=False)
+                x = langevin(net.score_fn(), data, seed=s, **sampler).samples
+                times["hd"] += time.perf_counter() - t
+                rows["hd"].append(score_samples(x, truth, data))
+                # the paper's version
+                t = time.perf_counter()
+                plan_p = plan_for_budget(data, B, style="paper", seed=s)
+                est_p = from_plan(plan_p, PairRatings.from_listener(rater.with_(seed=20_000 + s), plan_p),
+                                  data, EstimateOptions.paper())
+                net_p = train(est_p, ScoreNetConfig.paper(d=d, seed=s), progress=False)
+                x = langevin(net_p.score_fn(), data, seed=s, **sampler).samples
+                times["hd-paper"] += time.perf_counter() - t
+                rows["hd-paper"].append(score_samples(x, truth, data))
+                # HumanGAN on the hd network's score: early-stopped, then left to collapse
+                # (seconds of hgan-collapsed are the extra steps only)
+                t = time.perf_counter()
+                gan = HumanGAN(HumanGANConfig(d=d, seed=s, early_stop=25)).fit(net.score_fn(), data,
+                                                                              progress=False)
+                rows["hgan-early"].append(score_samples(gan.sample(args.samples, seed=s), truth, data))
+                times["hgan-early"] += time.perf_counter() - t
+                t = time.perf_counter()
+                gan.config = gan.config.with_(early_stop=None, steps=1000 - 25)
+                gan.fit(net.score_fn(), progress=False)
+                rows["hgan-collapsed"].append(score_samples(gan.sample(args.samples, seed=s), truth, data))
+                times["hgan-collapsed"] += time.perf_counter() - t
+                # the grid, same budget
+                t = time.perf_counter()
+                pmap = PerceptionMap.from_listener(rater.with_(seed=30_000 + s), data, B)
+                rows["grid"].append(score_samples(pmap.sample(args.samples, rng=s), truth, data))
+                times["grid"] += time.perf_counter() - t
+            for m in METHODS:
+                e = np.array([r["energy"] for r in rows[m]])
+                v = np.array([r["vr"] for r in rows[m]])
+                esc = sum(r["escaped"] for r in rows[m])
+                summary[d, B, m] = (e.mean(), v.mean(), esc)
+                print(f"fidelity d={d} budget={B} method={m} energy={e.mean():.4f} "
+                      f"variance_ratio={v.mean():.2f} energy_sd={e.std(ddof=1) if len(e) > 1 else 0:.4f} "
+                      f"escaped={esc} seconds={times[m]:.1f}", flush=True)
+    print(f"total_seconds: {time.perf_counter() - t_all:.0f}")
+    for d in args.dims:
+        ahead = [B for B in args.budgets if summary[d, B, "hd"][0] < summary[d, B, "grid"][0]]
+        print(f"hd_ahead_of_grid d={d}: at budgets {ahead} of {args.budgets}")
+    if (2, 1000) in {(d, B) for d, B, _ in summary}:
+        print(f"hd_vs_floor_at_1000: {summary[2, 1000, 'hd'][0] / summary[2, 1000, 'floor'][0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

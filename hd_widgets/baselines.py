@@ -1,0 +1,174 @@
+"""The grid baseline: rate a grid of points directly (HumanGAN's perception map).
+
+With the same budget of ratings as HumanDiffusion, rate the nodes of a regular grid
+over the data's bounding box (plus a margin), average repeated ratings per node,
+interpolate the map (``scipy.interpolate.RegularGridInterpolator``, any d), and sample
+from p(x) proportional to max(map(x) - floor, 0), where ``floor`` is the map's noise
+floor (what ratings of hopeless clips average to, since clipped noise is not 0). In 2-D
+this is a strong baseline; with k nodes per axis it costs k^d ratings, so it thins out
+fast as d grows (DESIGN.md section 8).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.interpolate import RegularGridInterpolator
+
+from .plan import Query, QueryPlan
+
+__all__ = ["grid_axes", "grid_plan", "PerceptionMap"]
+
+
+def grid_axes(data: np.ndarray, n_ratings: int, *, margin: float = 2.0,
+              min_per_axis: int = 2) -> tuple[list[np.ndarray], int]:
+    """Grid axes spending at most ``n_ratings`` ratings, and how often each node is rated.
+
+    k = floor(n_ratings ** (1 / d)) nodes per axis (at least ``min_per_axis``) spanning
+    the data's bounding box widened by ``margin`` on every side; each of the k^d nodes
+    is rated ``repeats = n_ratings // k^d`` times (at least once).
+
+    Returns
+    -------
+    axes : list of d ndarrays, each (k,)
+    repeats : int
+    """
+    data = np.asarray(data, dtype=np.float64)
+    d = data.shape[1]
+    k = max(min_per_axis, int(np.floor(n_ratings ** (1 / d) + 1e-9)))
+    lo, hi = data.min(0) - margin, data.max(0) + margin
+    axes = [np.linspace(a, b, k) for a, b in zip(lo, hi)]
+    return axes, max(1, int(n_ratings) // k ** d)
+
+
+def _mesh(axes: list[np.ndarray]) -> np.ndarray:
+    """All grid nodes, shape (k^d, d), in C order of ``axes``."""
+    return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(axes))
+
+
+def grid_plan(data: np.ndarray, n_ratings: int, *, margin: float = 2.0,
+              seed: int | np.random.Generator | None = 0, name: str = "grid") -> QueryPlan:
+    """A plan of one-clip queries at the grid nodes (each node ``repeats`` times), shuffled.
+
+    Query meta holds ``node`` (flat index into the grid); the config holds the axes.
+    """
+    axes, repeats = grid_axes(data, n_ratings, margin=margin)
+    nodes = _mesh(axes)
+    order = np.random.default_rng(seed).permutation(np.repeat(np.arange(len(nodes)), repeats))
+    queries = tuple(Query(i, nodes[j][None], ("grid",), {"node": int(j)}) for i, j in enumerate(order))
+    config = {"kind": "grid", "axes": [a.tolist() for a in axes], "repeats": repeats,
+              "margin": float(margin), "d": int(nodes.shape[1])}
+    return QueryPlan(name, queries, config)
+
+
+@dataclass(repr=False)
+class PerceptionMap:
+    """Mean rating per grid node, interpolated, thresholded at its noise floor.
+
+    Parameters
+    ----------
+    axes : list of d ndarrays, each (k,)
+    values : ndarray, shape (k,) * d      mean rating at each node.
+    floor : float, optional               noise floor; default: estimated from the
+                                          outermost shell of nodes (:meth:`noise_floor`).
+    """
+
+    axes: list
+    values: np.ndarray
+    floor: float | None = None
+
+    def __post_init__(self) -> None:
+        self.axes = [np.asarray(a, dtype=np.float64) for a in self.axes]
+        self.values = np.asarray(self.values, dtype=np.float64)
+        if self.values.shape != tuple(len(a) for a in self.axes):
+            raise ValueError("values must have shape (len(axis) for axis in axes)")
+        if self.floor is None:
+            self.floor = self.noise_floor(self.values)
+        self._interp = RegularGridInterpolator(self.axes, self.values, method="linear",
+                                               bounds_error=False, fill_value=0.0)
+
+    @property
+    def d(self) -> int:
+        return len(self.axes)
+
+    @staticmethod
+    def noise_floor(values: np.ndarray) -> float:
+        """Mean of the outermost shell of nodes.
+
+        The box reaches beyond the acceptable region, so its shell is rated at the noise
+        floor: what ratings of hopeless clips average to (clipped noise averages above 0).
+        """
+        v = np.asarray(values)
+        inner = np.zeros(v.shape, dtype=bool)
+        inner[tuple(slice(1, -1) for _ in v.shape)] = True
+        return float(v[~inner].mean())
+
+    @classmethod
+    def from_ratings(cls, axes: list, node: np.ndarray, values: np.ndarray,
+                     floor: float | None = None) -> "PerceptionMap":
+        """Average ratings per node (flat indices ``node`` (m,), ratings ``values`` (m,)).
+        Nodes never rated take the noise floor of the rated ones (0 if none)."""
+        shape = tuple(len(a) for a in axes)
+        size = int(np.prod(shape))
+        s = np.bincount(node, weights=values, minlength=size)
+        c = np.bincount(node, minlength=size)
+        mean = np.where(c > 0, s / np.maximum(c, 1), np.nan)
+        fill = np.nanmin(mean) if np.any(c > 0) else 0.0
+        return cls(axes, np.where(np.isnan(mean), fill, mean).reshape(shape), floor)
+
+    @classmethod
+    def from_listener(cls, listener, data: np.ndarray, n_ratings: int, *,
+                      margin: float = 2.0) -> "PerceptionMap":
+        """Spend ``n_ratings`` ratings of ``listener`` on the grid and build the map."""
+        axes, repeats = grid_axes(data, n_ratings, margin=margin)
+        nodes = _mesh(axes)
+        idx = np.repeat(np.arange(len(nodes)), repeats)
+        return cls.from_ratings(axes, idx, np.asarray(listener.rate(nodes[idx]), dtype=np.float64))
+
+    @classmethod
+    def from_store(cls, store, plan_name: str) -> "PerceptionMap":
+        """Build the map from a :func:`grid_plan` answered in a ratings store."""
+        plan = store.plan(plan_name)
+        t = store.table(plan_name)
+        node_of = {q.index: q.meta["node"] for q in plan.queries}
+        node = np.array([node_of[int(q)] for q in t["query"]], dtype=np.int64)
+        return cls.from_ratings(plan.config["axes"], node, t["value"])
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Interpolated map at points (n, d) -> (n,); 0 outside the box."""
+        return self._interp(np.atleast_2d(np.asarray(x, dtype=np.float64)))
+
+    def density(self, x: np.ndarray) -> np.ndarray:
+        """Unnormalised sampling density max(map - floor, 0), shape (n,)."""
+        return np.maximum(self(x) - self.floor, 0.0)
+
+    def sample(self, n: int, rng: int | np.random.Generator | None = 0,
+               max_draws: int = 50_000_000) -> np.ndarray:
+        """n points from p proportional to max(map - floor, 0), by rejection over the box.
+
+        A map that never rises above its floor carries no information: then (and if
+        fewer than n points are accepted within ``max_draws`` proposals) the points come
+        uniformly from the box, and ``flat_`` is set to True.
+        """
+        rng = np.random.default_rng(rng)
+        lo = np.array([a[0] for a in self.axes]); hi = np.array([a[-1] for a in self.axes])
+        box = lambda m: lo + (hi - lo) * rng.uniform(size=(m, self.d))
+        top = float(np.max(self.values) - self.floor)
+        self.flat_ = top <= 0
+        if self.flat_:
+            return box(n)
+        out, have, drawn = [], 0, 0
+        batch = max(4 * n, 4096)
+        while have < n and drawn < max_draws:
+            x = box(batch)
+            keep = rng.uniform(size=batch) * top < self.density(x)
+            out.append(x[keep]); have += int(keep.sum()); drawn += batch
+        if have < n:
+            self.flat_ = True
+            out.append(box(n - have))
+        return np.concatenate(out)[:n]
+
+    def __repr__(self) -> str:
+        shape = "x".join(str(len(a)) for a in self.axes)
+        return (f"PerceptionMap(d={self.d}, grid={shape}, floor={self.floor:.3f}, "
+                f"max={self.values.max():.3f})")

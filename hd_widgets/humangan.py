@@ -1,0 +1,180 @@
+"""HumanGAN, the baseline that collapses (Fujii et al., ICASSP 2020; DESIGN item 9).
+
+A generator G (softplus MLP, z ~ N(0, I) -> x) is pushed up the perceptual gradient:
+it maximises sum_n log D(G(z_n)). Only the gradient of log D with respect to x is needed,
+and it comes either from a trained score network (``fit(score_fn)``, as HumanDiffusion's
+paper does, so no new listening is needed), or from NES on a listener
+(``fit_listener``, the original HumanGAN, which spends ratings every step). The
+surrogate loss -mean_n <s(x_n), G(z_n)> (s held fixed) has exactly that gradient.
+
+Nothing in the objective rewards spread: left to run, every G(z) climbs to a maximum
+of D and the generator collapses onto it. HumanGAN's paper stopped training early, by
+judgement, to keep some spread; ``early_stop`` reproduces that heuristic so the
+contrast can be taught. Before the ascent, G is fitted to the real data (minimising the
+energy distance to it for ``init_steps`` steps, our choice), so both versions start
+where the data are.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+import math
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .threads import torch_threads
+
+__all__ = ["HumanGANConfig", "HumanGAN"]
+
+ScoreFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class HumanGANConfig:
+    """Generator and training settings."""
+
+    d: int = 2                  # data dimension
+    z_dim: int | None = None    # latent dimension (None: same as d)
+    hidden: int = 64            # units per hidden layer
+    layers: int = 2             # hidden softplus layers
+    lr: float = 1e-3            # Adam learning rate, both phases
+    init_steps: int = 300       # steps fitting G to the real data before the ascent
+    steps: int = 1000           # ascent steps on log D (it has collapsed long before)
+    early_stop: int | None = None  # stop the ascent after this many steps (paper's heuristic;
+                                   # ~25 keeps some spread on the default space)
+    batch: int = 256            # latent draws per step
+    seed: int = 0               # weights, latent draws
+
+    def with_(self, **changes) -> "HumanGANConfig":
+        return replace(self, **changes)
+
+
+def _energy_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Differentiable squared energy distance (V-statistic) between (n, d) and (m, d)."""
+    def mdist(a, b):
+        return torch.sqrt(((a[:, None] - b[None]) ** 2).sum(-1) + 1e-12).mean()
+    return 2 * mdist(x, y) - mdist(x, x) - mdist(y, y)
+
+
+class HumanGAN(nn.Module):
+    """Generator z (z_dim) -> x (d); see the module docstring.
+
+    Examples
+    --------
+    >>> gan = HumanGAN(HumanGANConfig(d=2, steps=50, init_steps=20))
+    >>> gan.fit(lambda x: -x, data=np.random.default_rng(0).normal(size=(60, 2)), progress=False)
+    HumanGAN(d=2, z_dim=2, ascent_steps=50, early_stop=None, ratings_used=0)
+    >>> gan.sample(1000, seed=0).shape
+    (1000, 2)
+    """
+
+    def __init__(self, config: HumanGANConfig | None = None) -> None:
+        super().__init__()
+        self.config = HumanGANConfig() if config is None else config
+        c = self.config
+        self.z_dim = c.d if c.z_dim is None else c.z_dim
+        with torch.random.fork_rng(devices=[]):   # keep nn.Linear's default init off the global RNG
+            layers, width = [], self.z_dim
+            for _ in range(c.layers):
+                layers += [nn.Linear(width, c.hidden), nn.Softplus()]
+                width = c.hidden
+            layers.append(nn.Linear(width, c.d))
+            self.net = nn.Sequential(*layers)
+        gen = torch.Generator().manual_seed(c.seed)
+        with torch.no_grad():
+            for m in self.net:
+                if isinstance(m, nn.Linear):
+                    nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=gen)
+                    nn.init.uniform_(m.bias, -1 / math.sqrt(m.weight.shape[1]),
+                                     1 / math.sqrt(m.weight.shape[1]), generator=gen)
+        self._gen = torch.Generator().manual_seed(c.seed + 1)
+        self.ascent_steps_ = 0
+        self.ratings_used_ = 0
+        self.history_: list[float] = []
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """z (n, z_dim) -> x (n, d)."""
+        return self.net(z)
+
+    def sample(self, n: int, seed: int | None = 0) -> np.ndarray:
+        """n generated points, shape (n, d), from z ~ N(0, I) drawn with ``seed``."""
+        gen = torch.Generator().manual_seed(0 if seed is None else int(seed))
+        with torch.inference_mode():
+            return self(torch.randn(n, self.z_dim, generator=gen)).numpy().astype(np.float64)
+
+    def _z(self) -> torch.Tensor:
+        return torch.randn(self.config.batch, self.z_dim, generator=self._gen)
+
+    def fit_data(self, data: np.ndarray, steps: int | None = None, progress: bool = True) -> "HumanGAN":
+        """Fit G to the real data (energy distance), the warm start of both variants."""
+        y = torch.as_tensor(np.asarray(data, dtype=np.float32))
+        opt = torch.optim.Adam(self.parameters(), lr=self.config.lr)
+        n = self.config.init_steps if steps is None else steps
+        with torch_threads(1):                                      # see threads.py
+            for _ in tqdm(range(n), desc="HumanGAN: fit data", disable=not progress, leave=False):
+                loss = _energy_loss(self(self._z()), y)
+                opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+        return self
+
+    def _ascend(self, grad_fn: Callable[[torch.Tensor], torch.Tensor], progress: bool, desc: str) -> "HumanGAN":
+        c = self.config
+        opt = torch.optim.Adam(self.parameters(), lr=c.lr)
+        n = c.steps if c.early_stop is None else min(c.steps, c.early_stop)
+        with torch_threads(1):                                      # see threads.py
+            for _ in tqdm(range(n), desc=desc, disable=not progress, leave=False):
+                x = self(self._z())                                 # (B, d)
+                s = grad_fn(x.detach())                             # (B, d): grad of log D at x
+                loss = -(s * x).sum(1).mean()                       # d loss / dx = -s / B
+                opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+                self.history_.append(float(s.norm(dim=1).mean()))
+                self.ascent_steps_ += 1
+        return self
+
+    def fit(self, score_fn: ScoreFn, data: np.ndarray | None = None, *, progress: bool = True) -> "HumanGAN":
+        """Warm-start on ``data`` (if given), then climb log D along ``score_fn``.
+
+        ``score_fn`` maps a float32 tensor (n, d) to the gradient of log D, (n, d); a
+        trained :class:`~hd_widgets.network.ScoreNet` gives one with ``net.score_fn()``.
+        """
+        if data is not None:
+            self.fit_data(data, progress=progress)
+
+        def grad(x: torch.Tensor) -> torch.Tensor:
+            with torch.no_grad():
+                # clone: a score from inference mode cannot enter the autograd graph
+                return torch.as_tensor(score_fn(x.contiguous()), dtype=torch.float32).clone()
+        return self._ascend(grad, progress, "HumanGAN: ascent")
+
+    def fit_listener(self, listener, data: np.ndarray | None = None, *, n_pairs: int = 5,
+                     sigma_nes: float = 0.3, eps: float = 0.05, progress: bool = True) -> "HumanGAN":
+        """The original HumanGAN: NES on ``listener`` at every step (spends ratings).
+
+        Each step rates ``batch * 2 * n_pairs`` clips; grad log D is estimated as the
+        antithetic NES gradient divided by max(mean rating, eps). ``ratings_used_``
+        counts them.
+        """
+        if data is not None:
+            self.fit_data(data, progress=progress)
+        rng = np.random.default_rng(self.config.seed + 2)
+
+        def grad(x: torch.Tensor) -> torch.Tensor:
+            xs = x.numpy().astype(np.float64)                        # (B, d)
+            B, d = xs.shape
+            delta = sigma_nes * rng.standard_normal((B, n_pairs, d))  # (B, R, d)
+            pts = np.concatenate([(xs[:, None] + delta).reshape(-1, d),
+                                  (xs[:, None] - delta).reshape(-1, d)])
+            y = np.asarray(listener.rate(pts), dtype=np.float64)
+            self.ratings_used_ += len(y)
+            yp, ym = y[:B * n_pairs].reshape(B, n_pairs), y[B * n_pairs:].reshape(B, n_pairs)
+            g = ((yp - ym)[..., None] * delta).mean(1) / (2 * sigma_nes ** 2)
+            dhat = np.maximum(0.5 * (yp + ym).mean(1), eps)
+            return torch.as_tensor(g / dhat[:, None], dtype=torch.float32)
+        return self._ascend(grad, progress, "HumanGAN: NES ascent")
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (f"HumanGAN(d={c.d}, z_dim={self.z_dim}, ascent_steps={self.ascent_steps_}, "
+                f"early_stop={c.early_stop}, ratings_used={self.ratings_used_})")

@@ -1,0 +1,96 @@
+"""How close is a sample to a target distribution? Energy distance and variance ratio.
+
+Energy distance (Szekely & Rizzo), for samples X ~ F and Y ~ G in R^d:
+
+    E(F, G) = 2 E|X - Y| - E|X - X'| - E|Y - Y'|   >= 0, and = 0 only if F = G,
+
+with Euclidean norms. :func:`energy_distance` returns, by default, its square root
+sqrt(E) -- a metric, and exactly what ``scipy.stats.energy_distance`` computes in 1-D --
+estimated by the V-statistic (plain means over all pairs of the two empirical
+distributions, as scipy does). ``squared=True`` gives E itself. Two estimators:
+
+- ``"v"`` (default): V-statistic. Never negative; biased upward by about
+  (E|X - X'| / n + E|Y - Y'| / m), the same for every method compared at equal sample
+  sizes: it is the resolution limit of the test, so a ratio to a floor stays defined.
+- ``"u"``: U-statistic, the within-sample means skip the i = j diagonal: unbiased for E
+  (with ``squared=True``), and it may dip slightly below 0 when F = G (the square root
+  is then taken of max(E, 0)).
+
+The variance ratio is tr Cov(sample) / tr Cov(real data): above 1 means the sample
+spreads wider than the data (HumanDiffusion's claim), near 0 means collapse (HumanGAN).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.distance import cdist
+
+__all__ = ["energy_distance", "mean_distance", "variance_ratio"]
+
+_BLOCK = 2048  # rows per cdist block: a (2048, m) float64 block stays small
+
+
+def mean_distance(x: np.ndarray, y: np.ndarray | None = None) -> float:
+    """Mean Euclidean distance between rows of ``x`` (n, d) and ``y`` (m, d).
+
+    With ``y=None`` it is the within-sample mean over pairs i != j (n >= 2).
+    Computed in row blocks so memory stays O(block * m).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    same = y is None
+    y = x if same else np.asarray(y, dtype=np.float64)
+    total = 0.0
+    for i in range(0, len(x), _BLOCK):
+        total += cdist(x[i:i + _BLOCK], y).sum()
+    if same:
+        return total / (len(x) * (len(x) - 1))   # the diagonal is zero; skip it in the count
+    return total / (len(x) * len(y))
+
+
+def energy_distance(x: np.ndarray, y: np.ndarray, *, statistic: str = "v",
+                    squared: bool = False) -> float:
+    """Energy distance between two samples, any dimension d.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n, d)
+    y : ndarray, shape (m, d)
+    statistic : {"v", "u"}
+        V-statistic (default, as scipy) or U-statistic; see the module docstring.
+    squared : bool
+        Return E = 2 E|X - Y| - E|X - X'| - E|Y - Y'| instead of sqrt(E).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> a, b = rng.normal(size=(500, 2)), rng.normal(size=(500, 2)) + 1.0
+    >>> energy_distance(a, b) > 0.5 > energy_distance(a, rng.normal(size=(500, 2)))
+    True
+    """
+    x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    y = np.atleast_2d(np.asarray(y, dtype=np.float64))
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"samples differ in dimension: {x.shape} vs {y.shape}")
+    if len(x) < 2 or len(y) < 2:
+        raise ValueError("need at least 2 points in each sample")
+    if statistic not in ("u", "v"):
+        raise ValueError("statistic must be 'u' or 'v'")
+    xy = mean_distance(x, y)
+    xx, yy = mean_distance(x), mean_distance(y)
+    if statistic == "v":
+        xx *= (len(x) - 1) / len(x)
+        yy *= (len(y) - 1) / len(y)
+    e = float(2 * xy - xx - yy)
+    return e if squared else float(np.sqrt(max(e, 0.0)))
+
+
+def variance_ratio(sample: np.ndarray, data: np.ndarray) -> float:
+    """Total variance of ``sample`` (n, d) over total variance of ``data`` (N, d)."""
+    sample = np.asarray(sample, dtype=np.float64)
+    data = np.asarray(data, dtype=np.float64)
+    if not np.all(np.isfinite(sample)):
+        return float("inf")
+    return float(sample.var(axis=0).sum() / data.var(axis=0).sum())

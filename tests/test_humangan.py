@@ -1,0 +1,56 @@
+"""HumanGAN collapses onto the mode of D; early stopping is the heuristic; HumanDiffusion spreads."""
+import numpy as np
+import pytest
+
+from hd_widgets.humangan import HumanGAN, HumanGANConfig
+from hd_widgets.langevin import langevin, numpy_score_fn
+from hd_widgets.listeners import SimulatedListener
+from hd_widgets.metrics import variance_ratio
+
+
+@pytest.fixture(scope="module")
+def world():
+    rng = np.random.default_rng(0)
+    means = 2.0 * rng.standard_normal((3, 2))
+    x = np.concatenate([m + 0.5 * rng.standard_normal((20, 2)) for m in means])
+    x = (x - x.mean(0)) / x.std(0)
+    return x, SimulatedListener.from_data(x, seed=0)
+
+
+def test_collapse_versus_early_stop_versus_langevin(world):
+    data, lis = world
+    score = numpy_score_fn(lis.score)
+    cfg = HumanGANConfig(d=2, init_steps=150, steps=300, seed=0)
+    collapsed = HumanGAN(cfg).fit(score, data, progress=False)
+    early = HumanGAN(cfg.with_(early_stop=10)).fit(score, data, progress=False)
+    vr_collapsed = variance_ratio(collapsed.sample(2000), data)
+    vr_early = variance_ratio(early.sample(2000), data)
+    assert vr_collapsed < 0.3                                  # onto the mode of D
+    assert vr_early > 2 * vr_collapsed and vr_early > 0.3      # stopped before it got there
+    assert early.ascent_steps_ == 10 and collapsed.ascent_steps_ == 300
+    # the generated points sit where D is high ...
+    assert lis.D(collapsed.sample(500)).mean() > 0.9
+    # ... while HumanDiffusion on the same score spreads wider than the data
+    hd = langevin(score, data, n=2000, n_steps=600, alpha=0.02, seed=0).samples
+    assert variance_ratio(hd, data) > 1.3
+
+
+def test_seeded_and_repr(world):
+    data, lis = world
+    cfg = HumanGANConfig(d=2, init_steps=20, steps=20, seed=3)
+    a = HumanGAN(cfg).fit(numpy_score_fn(lis.score), data, progress=False)
+    b = HumanGAN(cfg).fit(numpy_score_fn(lis.score), data, progress=False)
+    np.testing.assert_array_equal(a.sample(100, seed=1), b.sample(100, seed=1))
+    assert not np.array_equal(a.sample(100, seed=1), a.sample(100, seed=2))
+    assert repr(a).startswith("HumanGAN(d=2, z_dim=2, ascent_steps=20")
+
+
+def test_nes_on_a_listener_spends_ratings_and_climbs(world):
+    data, lis = world
+    cfg = HumanGANConfig(d=2, init_steps=150, steps=30, batch=64, z_dim=3, lr=3e-3, seed=0)
+    gan = HumanGAN(cfg).fit_data(1.7 * data, progress=False)   # start out on the edge of D
+    before = lis.D(gan.sample(1000)).mean()
+    assert 0.05 < before < 0.8
+    gan.fit_listener(lis.with_(noise=0.05), n_pairs=2, progress=False)
+    assert gan.ratings_used_ == 30 * 64 * 2 * 2
+    assert lis.D(gan.sample(1000)).mean() > before + 0.1

@@ -1,0 +1,87 @@
+"""The score network: it fits known targets, is seeded, saves safely, and its fast score is exact."""
+import numpy as np
+import pytest
+import torch
+
+from hd_widgets.estimate import EstimateOptions, PairRatings, estimate
+from hd_widgets.network import ScoreNet, ScoreNetConfig, train
+
+
+def gaussian_estimate(d, P=400, seed=0, options=None):
+    """Pairs rated by a noise-free D(x) = 0.9 exp(-|x|^2 / 4): score -x / 2 inside."""
+    rng = np.random.default_rng(seed)
+    data = rng.normal(size=(20, d)) * 0.5
+    datum = np.arange(P) % 20
+    centers = data[datum] + rng.normal(size=(P, d))
+    deltas = 0.2 * rng.normal(size=(P, 1, d))
+    D = lambda x: 0.9 * np.exp(-(x ** 2).sum(1) / 4)
+    pairs = PairRatings(np.arange(P), np.zeros(P), D(centers + deltas[:, 0]), D(centers - deltas[:, 0]))
+    opts = options or EstimateOptions(lam=0.0, censored=False, noise_sd=0.05)
+    return estimate(centers, deltas, datum, data, pairs, sigma_p=1.0, sigma_nes=0.2, options=opts)
+
+
+@pytest.mark.parametrize("d", [2, 5])
+@pytest.mark.parametrize("g_loss", ["directional", "nes"])
+def test_learns_a_known_score(d, g_loss):
+    est = gaussian_estimate(d)
+    cfg = ScoreNetConfig(d=d, steps=600, g_loss=g_loss,
+                         consistency=1.0 if g_loss == "directional" else 0.0)
+    net = train(est, cfg, progress=False)
+    assert net.history_[-1] < 0.5 * net.history_[0]
+    x = np.random.default_rng(1).normal(size=(200, d)) * 0.7
+    s = net.score(x)
+    cos = (s * -x).sum(1) / np.linalg.norm(s, axis=1) / np.linalg.norm(x, axis=1)
+    assert np.median(cos) > 0.8                               # points home, like -x / 2
+    D, g = net.predict(x)
+    assert np.abs(D - 0.9 * np.exp(-(x ** 2).sum(1) / 4)).mean() < 0.08
+
+
+def test_seeds_reproduce_and_differ():
+    est = gaussian_estimate(2, P=100)
+    cfg = ScoreNetConfig(d=2, steps=50)
+    a, b = train(est, cfg, progress=False), train(est, cfg, progress=False)
+    c = train(est, cfg.with_(seed=1), progress=False)
+    x = torch.randn(50, 2)
+    torch.testing.assert_close(a.score(x), b.score(x), rtol=0, atol=0)
+    assert not torch.allclose(a.score(x), c.score(x))
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    ScoreNet(ScoreNetConfig(d=2))
+    assert torch.rand(1) == before                            # init never touches the global RNG
+
+
+def test_save_load_round_trip_is_exact_and_safe(tmp_path):
+    net = train(gaussian_estimate(3, P=100), ScoreNetConfig(d=3, steps=30), progress=False)
+    path = net.save(tmp_path / "net.pt")
+    blob = torch.load(path, weights_only=True)                # plain tensors and values only
+    assert blob["config"]["d"] == 3
+    back = ScoreNet.load(path)
+    x = torch.randn(64, 3)
+    torch.testing.assert_close(back.score(x), net.score(x), rtol=0, atol=0)
+    assert back.config == net.config and back.history_ == net.history_
+    (tmp_path / "bad.pt").write_bytes(b"not a network")
+    with pytest.raises(Exception):
+        ScoreNet.load(tmp_path / "bad.pt")
+    torch.save({"format": "something else"}, tmp_path / "other.pt")
+    with pytest.raises(ValueError):
+        ScoreNet.load(tmp_path / "other.pt")
+
+
+def test_fast_score_fn_matches_the_module():
+    net = train(gaussian_estimate(2, P=100), ScoreNetConfig(d=2, steps=30), progress=False)
+    fast, plain = net.score_fn(), net.score_fn(fast=False)
+    for n in (7, 300, 5):                                     # buffers grow and are reused
+        x = torch.randn(n, 2) * 3
+        torch.testing.assert_close(fast(x), plain(x), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(fast(x), net.score(x), rtol=1e-5, atol=1e-5)
+
+
+def test_config_and_repr():
+    assert ScoreNetConfig.paper().g_loss == "nes" and ScoreNetConfig.paper().consistency == 0
+    with pytest.raises(ValueError):
+        ScoreNetConfig(g_loss="other")
+    net = ScoreNet(ScoreNetConfig(d=4))
+    assert "untrained" in repr(net) and "d=4" in repr(net)
+    with pytest.raises(ValueError):
+        train(gaussian_estimate(2, P=20), ScoreNetConfig(d=3), progress=False)
