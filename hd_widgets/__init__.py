@@ -26,8 +26,13 @@ _LAZY = {
     "ClassroomDashboard": "classroom_widget", "players": "player_row", "LiveGradient": "live",
     # estimation, network, sampling
     "EstimateOptions": "estimate", "plan_for_budget": "estimate", "from_store": "estimate",
+    "PairRatings": "estimate", "from_plan": "estimate",
     "ScoreNet": "network", "ScoreNetConfig": "network", "train": "network",
-    "LangevinDivergence": "langevin", "init_from_data": "langevin",
+    "LangevinDivergence": "langevin", "init_from_data": "langevin", "numpy_score_fn": "langevin",
+    # the sampler itself: `from hd_widgets.langevin import langevin` (a lazy name would
+    # be shadowed by the submodule of the same name once it is imported)
+    "HumanGAN": "humangan", "HumanGANConfig": "humangan",
+    "PerceptionMap": "baselines", "grid_plan": "baselines",
     "energy_distance": "metrics", "variance_ratio": "metrics",
     # evaluation and classroom
     "mushra_plan": "evaluation", "screen_raters": "evaluation",

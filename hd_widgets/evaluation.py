@@ -125,4 +125,4 @@ def results(store: RatingsStore, plan: str, *, exclude_flagged: bool = True,
     kinds = list(dict.fromkeys(t["kind"][keep]))
     order = ["real"] + [k for k in kinds if k not in ("real", "reference", "anchor")] + \
         ["reference", "anchor"]
-    return {k: t["value"][keep & (t["kind"] == k)] for k in order if k in kinds}
+    return {str(k): t["value"][keep & (t["kind"] == k)] for k in order if k in kinds}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 import json
+import zlib
 
 import numpy as np
 
@@ -96,6 +97,28 @@ class QueryPlan:
 
     def __iter__(self):
         return iter(self.queries)
+
+    def per_rater(self, shared: int = 0) -> "QueryPlan":
+        """The same plan, met in a different order by each rater (for a class).
+
+        Every rater first answers the ``shared`` leading queries in plan order (common
+        pages, so raters can be compared with each other), then the rest in a
+        permutation seeded by the rater's name. A class of students who each rate a
+        few pages then covers the whole plan instead of all rating its first pages.
+        """
+        if not 0 <= shared <= len(self.queries):
+            raise ValueError(f"shared must be between 0 and {len(self.queries)}, got {shared}")
+        return QueryPlan(self.name, self.queries, {**self.config, "rater_order": {"shared": int(shared)}})
+
+    def order_for(self, rater: str) -> list[int]:
+        """Positions of the queries in the order ``rater`` meets them (see :meth:`per_rater`)."""
+        positions = list(range(len(self.queries)))
+        spec = self.config.get("rater_order")
+        if not spec:
+            return positions
+        shared = int(spec["shared"])
+        rng = np.random.default_rng(zlib.crc32(str(rater).encode("utf-8")))  # stable across runs
+        return positions[:shared] + [int(i) for i in rng.permutation(positions[shared:])]
 
     def fingerprint(self) -> str:
         """A stable JSON description (config plus every point), used to detect clashes."""

@@ -41,6 +41,7 @@ import uuid
 
 import numpy as np
 
+from .filesystems import network_filesystem
 from .plan import Query, QueryPlan
 
 __all__ = ["RatingError", "Rating", "RatingsStore"]
@@ -181,6 +182,12 @@ class RatingsStore:
         self._plans: dict[str, QueryPlan] = {}
         self._positions: dict[str, dict[int, int]] = {}   # plan -> Query.index -> position
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        fs = network_filesystem(self.path)
+        if fs is not None:
+            raise RatingError(f"{self.path} is on a network file system ({fs}); SQLite's "
+                              "write-ahead log is not safe there. Put the store on a local "
+                              "disk of the machine the notebooks run on (see the README's "
+                              "classroom section).")
         # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves.
         self._conn: sqlite3.Connection | None = sqlite3.connect(
             str(self.path), timeout=self.timeout, isolation_level=None, check_same_thread=False)
@@ -423,8 +430,9 @@ class RatingsStore:
 
     # ------------------------------------------------------------------ reading
     def next_query(self, plan: str, rater: str) -> Query | None:
-        """Where ``rater`` resumes: the first query (plan order) neither answered nor
-        skipped; then skipped ones, least recently skipped first; None when all are done."""
+        """Where ``rater`` resumes: the first query neither answered nor skipped (in plan
+        order, or the rater's own order for a :meth:`QueryPlan.per_rater` plan); then
+        skipped ones, least recently skipped first; None when all are done."""
         p, rater = self.plan(plan), _text(rater, "rater")
 
         def read(c: sqlite3.Connection):
@@ -435,7 +443,7 @@ class RatingsStore:
             return done, skipped
         done, skipped = self._transaction(read, write=False)
         later: tuple[int, Query] | None = None
-        for q in p.queries:
+        for q in (p.queries[i] for i in p.order_for(rater)):
             if q.index in done:
                 continue
             if q.index not in skipped:

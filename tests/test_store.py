@@ -233,6 +233,27 @@ def test_skipped_queries_come_back_last(store):
     assert store.next_query("nes", "bob").index == order[0]   # skips are per rater
 
 
+
+def test_per_rater_order_shares_the_first_pages_then_spreads_a_class(tmp_path):
+    plan = small_plan(n_periphery=10, n_pairs=2).per_rater(shared=3)     # 20 queries
+    with RatingsStore(tmp_path / "class.sqlite") as s:
+        s.add_plan(plan)
+        seen = {}
+        for rater in ("ada", "bob", "cy"):
+            seen[rater] = []
+            while (q := s.next_query("nes", rater)) is not None:
+                seen[rater].append(q.index)
+                s.rate("nes", q.index, [0.5, 0.5], rater=rater)
+            assert sorted(seen[rater]) == sorted(q.index for q in plan)   # each query once
+            assert seen[rater] == [plan[i].index for i in plan.order_for(rater)]
+        first = [q.index for q in plan.queries[:3]]
+        assert all(v[:3] == first for v in seen.values())
+        assert len({tuple(v[3:8]) for v in seen.values()}) == 3        # then different pages
+        assert s.plan("nes").order_for("bob") == plan.order_for("bob")  # stored with the plan
+    assert small_plan().order_for("ada") == list(range(len(small_plan())))
+    with pytest.raises(ValueError, match="shared"):
+        small_plan().per_rater(shared=99)
+
 def test_undo_is_an_event_not_a_delete(store):
     ids = store.rate("nes", 0, [0.2, 0.8], rater="ada")
     store.rate("nes", 1, [0.3, 0.7], rater="bob")
@@ -399,3 +420,23 @@ def test_sigkill_loses_no_acknowledged_rating(tmp_path):
         stored = {r.id for r in s.ratings("many")}
         assert set(acked) <= stored
         assert s.next_query("many", "k").index == len(stored)
+
+
+def test_network_file_systems_are_recognised_and_refused(tmp_path, monkeypatch):
+    from hd_widgets import filesystems, store as store_module
+    mounts = ("/dev/sda1 / ext4 rw 0 0\n"
+              "server:/export /srv/class nfs4 rw,relatime 0 0\n"
+              "/dev/sdb1 /srv/class/local ext4 rw 0 0\n"
+              "//nas/share /mnt/my\\040share cifs rw 0 0\n")
+    nfs = filesystems.network_filesystem
+    assert nfs("/srv/class/ratings.sqlite", mounts) == "nfs4"
+    assert nfs("/srv/class", mounts) == "nfs4"
+    assert nfs("/srv/class/local/r.sqlite", mounts) is None      # deepest mount decides
+    assert nfs("/srv/classroom/r.sqlite", mounts) is None         # a prefix is not a parent
+    assert nfs("/mnt/my share/r.sqlite", mounts) == "cifs"
+    assert nfs("/home/alex/r.sqlite", mounts) is None
+    assert nfs(tmp_path / "r.sqlite") is None                     # this machine's real mounts
+    monkeypatch.setattr(store_module, "network_filesystem", lambda path: "nfs4")
+    with pytest.raises(RatingError, match="network file system"):
+        RatingsStore(tmp_path / "shared.sqlite")
+    assert not (tmp_path / "shared.sqlite").exists()
