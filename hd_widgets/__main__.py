@@ -1,14 +1,18 @@
 """Command line: ``python -m hd_widgets reproduce ...`` (also installed as ``hd-widgets``).
 
-Bad arguments get a one-line error and exit status 2 before any work starts.
+Bad arguments get a one-line error on stderr and exit status 2 before any work starts,
+and leave nothing behind on disk. Kept free of heavy imports, so that is quick.
 """
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 from pathlib import Path
 
-LISTENERS = ("simulated", "audio")
+LISTENERS = ("simulated", "audio")   # as hd_widgets.reproduce.LISTENERS (not imported: torch)
+MIN_BUDGET = 40                      # as hd_widgets.reproduce.MIN_BUDGET
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,26 +38,52 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--corpus", default=None,
                    help="folder of WAV/FLAC vowels (default: the shipped corpus)")
     r.add_argument("--d", type=int, default=2, help="dimension of the feature space (default 2)")
+    r.add_argument("--alpha", type=float, default=0.01,
+                   help="Langevin step size (default 0.01; smaller if the sampler diverges)")
+    r.add_argument("--steps", type=int, default=1000, help="Langevin steps (default 1000)")
     r.add_argument("--quiet", action="store_true", help="no progress output")
     return p
+
+
+def _probe_output(out: Path) -> str | None:
+    """Can ``out`` be created and written? Leaves the file system exactly as it was."""
+    missing, p = [], out.absolute()
+    while not (p.exists() or p.is_symlink()) and p != p.parent:
+        missing.append(p)                 # deepest first
+        p = p.parent
+    if not p.is_dir():
+        return f"output folder {str(out)!r} cannot be made: {str(p)!r} is not a folder"
+    try:
+        for m in reversed(missing):
+            m.mkdir()
+        probe = out / f".hd_widgets-write-test-{os.getpid()}"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as err:
+        return f"output folder {str(out)!r} is not writable ({err.strerror or err})"
+    finally:
+        for m in missing:                 # remove what the probe made, deepest first
+            try:
+                m.rmdir()
+            except OSError:
+                pass
+    return None
 
 
 def validate(args: argparse.Namespace) -> str | None:
     """Check every argument before any work starts; return a one-line problem or None."""
     if args.listener not in LISTENERS:
         return f"unknown listener {args.listener!r} (choose {' or '.join(LISTENERS)})"
-    if args.budget < 40:
-        return f"--budget must be at least 40 ratings, got {args.budget}"
+    if args.budget < MIN_BUDGET:
+        return f"--budget must be at least {MIN_BUDGET} ratings, got {args.budget}"
+    if args.seed < 0:
+        return f"--seed must be >= 0, got {args.seed}"
     if args.d < 1:
         return f"--d must be at least 1, got {args.d}"
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as err:
-        return f"output folder {str(out)!r} is not writable ({err.strerror or err})"
+    if not (math.isfinite(args.alpha) and args.alpha > 0):
+        return f"--alpha must be a finite number > 0, got {args.alpha}"
+    if args.steps < 1:
+        return f"--steps must be at least 1, got {args.steps}"
     if args.corpus is not None:
         from .corpus import Corpus, CorpusError
         try:
@@ -64,7 +94,12 @@ def validate(args: argparse.Namespace) -> str | None:
             return f"--d {args.d} needs more than {args.d} usable clips; {args.corpus} has {len(corpus)}"
     elif args.d >= 60:
         return f"--d must be below 60 for the shipped corpus, got {args.d}"
-    return None
+    return _probe_output(Path(args.out))
+
+
+def _fail(problem: str, status: int = 2) -> int:
+    print(f"hd_widgets reproduce: error: {' '.join(str(problem).split())}", file=sys.stderr)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,11 +107,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "reproduce":
         problem = validate(args)
         if problem:
-            print(f"hd_widgets reproduce: error: {problem}", file=sys.stderr)
-            return 2
-        from .reproduce import reproduce
-        reproduce(budget=args.budget, seed=args.seed, listener=args.listener,
-                  out=Path(args.out), corpus=args.corpus, d=args.d, verbose=not args.quiet)
+            return _fail(problem)
+        from .corpus import CorpusError
+        from .langevin import LangevinDivergence
+        from .reproduce import STORE_NAME, reproduce
+        kept = f"the ratings so far are kept in {Path(args.out) / STORE_NAME}"
+        try:
+            reproduce(budget=args.budget, seed=args.seed, listener=args.listener,
+                      out=Path(args.out), corpus=args.corpus, d=args.d, alpha=args.alpha,
+                      steps=args.steps, verbose=not args.quiet)
+        except CorpusError as err:           # e.g. an unvoiced clip, found by WORLD analysis
+            return _fail(f"corpus: {err}")
+        except LangevinDivergence as err:
+            return _fail(f"{err} ({kept}; rerun with a smaller --alpha to resume)", 1)
+        except KeyboardInterrupt:
+            return _fail(f"interrupted; {kept}; run the same command again to resume", 130)
     return 0
 
 

@@ -1,0 +1,215 @@
+"""``python -m hd_widgets reproduce``: bad arguments, a small run's files and numbers, resume.
+
+The small run uses the real pipeline (shipped corpus, simulated listener, store, network,
+Langevin, HumanGAN, evaluation, report) with fewer particles and steps. Its numbers are
+checked against the store and the plan, and against each other, not against hard-coded
+outputs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from hd_widgets import __main__ as cli
+from hd_widgets import reproduce as rep
+from hd_widgets.report import ROWS
+from hd_widgets.space import FeatureSpace
+from hd_widgets.store import RatingsStore
+
+BUDGET = 300
+FAST = dict(particles=1000, steps=400, alpha=0.02, train_steps=400, gan_steps=300,
+            eval_pages=6, eval_listeners=3)
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hd_widgets", "reproduce", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+# ---------------------------------------------------------------------- bad arguments
+def _bad_corpus(tmp: Path) -> Path:
+    folder = tmp / "corpus"
+    folder.mkdir()
+    (folder / "notes.wav").write_text("this is not audio")
+    sf.write(folder / "click.wav", np.ones(800) * 0.1, 16000)        # 0.05 s: too short
+    return folder
+
+
+@pytest.mark.parametrize("case, args, names", [
+    ("listener", ["--listener", "robot"], ["listener", "robot"]),
+    ("budget", ["--budget", "-5"], ["--budget", "-5"]),
+    ("out", ["--out", "{file}/sub"], ["output folder"]),
+    ("corpus", ["--corpus", "{corpus}"], ["corpus", "no usable audio"]),
+])
+def test_bad_arguments_fail_fast_with_one_line(tmp_path, case, args, names):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    corpus = _bad_corpus(tmp_path) if case == "corpus" else None
+    args = [a.format(file=a_file, corpus=corpus) for a in args]
+    if "--out" not in args:
+        args += ["--out", str(tmp_path / "new" / "out")]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    r = run_cli(*args, cwd=tmp_path)
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("hd_widgets") and "error" in lines[0]
+    for name in names:
+        assert name in lines[0]
+    assert r.stdout == ""                                  # no stage was started
+    assert sorted(p.name for p in tmp_path.iterdir()) == before   # nothing left behind
+
+
+def test_unvoiced_corpus_fails_before_anything_is_written(tmp_path):
+    folder = tmp_path / "noise"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):                                     # readable, but no pitch anywhere
+        sf.write(folder / f"noise{i}.wav", 0.1 * rng.standard_normal(16000), 16000)
+    r = run_cli("--corpus", str(folder), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert r.returncode == 2
+    assert len(r.stderr.strip().splitlines()) == 1 and "unvoiced" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_read_only_output_folder(tmp_path):
+    if os.geteuid() == 0:          # root writes anywhere on a disk; /proc refuses even root
+        out = Path("/proc/hd_widgets_reproduce_out")
+    else:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        out = ro / "out"
+    try:
+        problem = cli.validate(cli._parser().parse_args(["reproduce", "--out", str(out)]))
+        assert problem is not None and "not writable" in problem and str(out) in problem
+        assert not out.exists()
+    finally:
+        if out.parent != Path("/proc"):
+            out.parent.chmod(0o700)
+
+
+def test_the_writability_probe_leaves_nothing_behind(tmp_path):
+    assert cli._probe_output(tmp_path / "a" / "b" / "c") is None
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "kept").mkdir()
+    assert cli._probe_output(tmp_path / "kept") is None
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"]
+    assert list((tmp_path / "kept").iterdir()) == []
+
+
+# ---------------------------------------------------------------------- a small run
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("repro")
+    return out, rep.reproduce(budget=BUDGET, seed=0, out=out, verbose=False, **FAST)
+
+
+def test_report_is_self_contained_with_three_figures_and_the_table(run):
+    out, result = run
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.count("Plotly.newPlot(") == 3
+    assert len(re.findall(r"\* plotly\.js v\d", page)) == 1       # the library, embedded once
+    assert not re.search(r"<script[^>]*\bsrc=", page)             # nothing fetched: opens offline
+    assert not re.search(r"src=[\"'][^\"']*cdn\.plot\.ly", page)  # bundle names it only for geo maps
+    for label in ROWS.values():
+        assert label in page
+    for stage in rep.STAGES[:-1]:
+        assert f"<td>{stage}</td>" in page
+    assert f"--budget {BUDGET}" in page
+
+
+def test_results_hold_every_number_and_they_are_sane(run):
+    out, result = run
+    assert json.loads((out / "results.json").read_text()) == result
+    rows = result["table"]["rows"]
+    assert list(ROWS) == sorted(rows, key=list(ROWS).index) and set(rows) == set(ROWS)
+    for k in ("real", "pH", "humandiffusion", "floor", "humangan_early", "humangan_collapsed"):
+        for col in ("variance", "variance_ratio", "energy_to_pH"):
+            assert np.isfinite(rows[k][col]) and rows[k][col] >= 0, (k, col)
+    hd, early, coll = rows["humandiffusion"], rows["humangan_early"], rows["humangan_collapsed"]
+    assert rows["real"]["variance_ratio"] == 1.0 and rows["real"]["variance"] == pytest.approx(2.0)
+    assert hd["variance_ratio"] > 1                                     # the paper's claim
+    assert coll["variance_ratio"] < early["variance_ratio"] < hd["variance_ratio"]
+    # the floor is the best a sampler can do; the resolution (pH row) is below everything
+    assert rows["floor"]["energy_to_pH"] < hd["energy_to_pH"] + 0.05
+    assert rows["pH"]["energy_to_pH"] < min(hd["energy_to_pH"], early["energy_to_pH"]) + 0.02
+    assert hd["energy_to_pH"] < early["energy_to_pH"] < coll["energy_to_pH"]
+    assert hd["energy_to_pH"] < rows["real"]["energy_to_pH"]
+    assert set(result["seconds"]) == set(rep.STAGES[:-1]) | {"report"}
+
+
+def test_ratings_spent_are_what_the_plan_said(run):
+    out, result = run
+    t, s = result["table"], result["store"]
+    plan = rep.nes_plan_for(FeatureSpace.default(2), BUDGET, 0)
+    assert s["nes_plan"] == plan.name                       # the same seeded plan
+    with RatingsStore(out / rep.STORE_NAME) as store:
+        ratings = store.ratings(plan.name)
+        assert store.plan(plan.name).n_ratings == plan.n_ratings == len(ratings)
+        assert t["ratings_spent"] == len(ratings) == 2 * (BUDGET // 2)
+        assert t["ratings_resumed"] == 0 and t["ratings_new_this_run"] == len(ratings)
+        ev = store.table(s["evaluation_plan"])
+    pages = FAST["eval_pages"] * FAST["eval_listeners"]
+    assert s["evaluation_ratings"] == len(ev["value"]) == pages * 9   # 9 clips per page
+    rows = t["rows"]
+    for kind, per_page in [("real", 2), ("humandiffusion", 2), ("pH", 1), ("anchor", 1)]:
+        assert rows[kind]["evaluation_n"] == pages * per_page == np.sum(ev["kind"] == kind)
+        assert rows[kind]["evaluation_mean"] == pytest.approx(
+            ev["value"][ev["kind"] == kind].mean(), abs=1e-4)
+    assert rows["anchor"]["evaluation_mean"] < 0.3 < 0.7 < rows["real"]["evaluation_mean"]
+    assert rows["floor"]["evaluation_n"] == 0 and rows["floor"]["evaluation_mean"] is None
+
+
+# ---------------------------------------------------------------------- resume
+def _submissions(store: RatingsStore, plan: str) -> list[tuple[str, int]]:
+    return [(r.rater, r.query) for r in store.ratings(plan) if r.clip == 0]
+
+
+def test_a_second_run_spends_no_new_ratings(run):
+    out, first = run
+    again = rep.reproduce(budget=BUDGET, seed=0, out=out, verbose=False, **FAST)
+    t = again["table"]
+    assert t["ratings_new_this_run"] == 0
+    assert t["ratings_resumed"] == t["ratings_spent"] == first["table"]["ratings_spent"]
+    assert again["store"]["evaluation_ratings_new_this_run"] == 0
+    assert again["store"]["evaluation_plan"] == first["store"]["evaluation_plan"]
+    assert again["table"]["rows"] == first["table"]["rows"]
+
+
+def test_an_interrupted_run_resumes_without_duplicates(run, tmp_path, monkeypatch, capsys):
+    _, uninterrupted = run
+    real_rate, calls = rep._rate, []
+
+    def rate_then_interrupt(listener, points, rng):
+        if len(calls) == 37:
+            raise KeyboardInterrupt                       # Ctrl-C during the listening stage
+        calls.append(1)
+        return real_rate(listener, points, rng)
+    monkeypatch.setattr(rep, "_rate", rate_then_interrupt)
+    code = cli.main(["reproduce", "--budget", str(BUDGET), "--out", str(tmp_path), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 130 and len(err) == 1 and "resume" in err[0]
+    monkeypatch.setattr(rep, "_rate", real_rate)
+    plan = uninterrupted["store"]["nes_plan"]
+    with RatingsStore(tmp_path / rep.STORE_NAME) as store:
+        assert len(store.ratings(plan)) == 2 * 37
+
+    resumed = rep.reproduce(budget=BUDGET, seed=0, out=tmp_path, verbose=False, **FAST)
+    t = resumed["table"]
+    assert t["ratings_resumed"] == 2 * 37
+    assert t["ratings_new_this_run"] == t["ratings_spent"] - 2 * 37 > 0
+    with RatingsStore(tmp_path / rep.STORE_NAME) as store:
+        subs = _submissions(store, plan)
+        assert len(subs) == len(set(subs)) == store.plan(plan).n_ratings // 2
+        assert len(store.ratings(plan)) == t["ratings_spent"]
+    # each query's noise depends on (seed, query) only: the same numbers as without the break
+    assert t["rows"] == uninterrupted["table"]["rows"]
