@@ -114,16 +114,19 @@ class AudioListener:
         limited = np.mean(np.abs(y) > LIMIT_KNEE)  # share of samples bent by the limiter
         return float(timbre * (1.0 - min(1.0, 20 * limited)))
 
-    def rate_audio(self, waveforms: np.ndarray) -> np.ndarray:
-        """Ratings of waveforms, shape (n, T) -> (n,), with noise and bias, in [0, 1]."""
+    def rate_audio(self, waveforms: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Ratings of waveforms, shape (n, T) -> (n,), with noise and bias, in [0, 1].
+
+        The noise is drawn from ``rng`` if given, else from the listener's own generator."""
         clean = np.array([self.naturalness(y) for y in np.atleast_2d(waveforms)])
-        noisy = clean + self.bias + self.noise * self._rng.standard_normal(len(clean))
+        gen = self._rng if rng is None else rng
+        noisy = clean + self.bias + self.noise * gen.standard_normal(len(clean))
         return np.clip(noisy, 0.0, 1.0)
 
-    def rate(self, points: np.ndarray) -> np.ndarray:
-        """Render each point and rate its audio: (n, d) -> (n,) in [0, 1]."""
+    def rate(self, points: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Render each point and rate its audio: (n, d) -> (n,) in [0, 1] (noise from ``rng``)."""
         pts = np.atleast_2d(np.asarray(points, dtype=np.float64))
-        return self.rate_audio(np.stack([self.space.render(p) for p in pts]))
+        return self.rate_audio(np.stack([self.space.render(p) for p in pts]), rng=rng)
 
     def __repr__(self) -> str:
         return (f"AudioListener(name={self.name!r}, tolerance={self.tolerance}, "

@@ -96,6 +96,13 @@ def table_cells(result: dict) -> tuple[list[str], list[list[str]]]:
     return header, body
 
 
+_ENERGY_NOTE = {
+    False: ("Energy distance: square root of the V-statistic to an independent exact sample of "
+            "p_H of the same size, so the p_H row is the metric's resolution."),
+    True: "Energy distances need the true p_H, which only a simulated listener knows.",
+}
+
+
 def markdown_table(result: dict) -> str:
     """The table as Markdown, with the ratings spent above it and what the columns mean below."""
     t = result["table"]
@@ -105,9 +112,8 @@ def markdown_table(result: dict) -> str:
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in body]
     lines += ["", "Variance: trace of the covariance in the normalised feature space (real data: "
-              "d). Energy distance: square root of the V-statistic to an independent exact "
-              "sample of p_H of the same size, so the p_H row is the metric's resolution. Mean "
-              "rating: MUSHRA-style evaluation, raters who failed screening left out."]
+              "d). Mean rating: MUSHRA-style evaluation, raters who failed screening left out. "
+              + _ENERGY_NOTE[t["rows"]["humandiffusion"]["energy_to_pH"] is None]]
     return "\n".join(lines)
 
 
@@ -159,10 +165,9 @@ td:first-child,th:first-child{{text-align:left}} pre{{background:#f6f6f6;padding
 <h2>Table</h2>
 <p>Ratings spent on perceptual gradients: {t['ratings_spent']} (resumed from the store:
 {t['ratings_resumed']}, new this run: {t['ratings_new_this_run']}). Variance: trace of the
-covariance in the normalised feature space; energy distance: square root of the
-V-statistic, to an independent exact sample of p_H ({cfg['particles']} points a side), so the
-p_H row shows the resolution of the metric at this size; mean rating: MUSHRA-style evaluation,
-raters who failed screening left out.</p>
+covariance in the normalised feature space (real data: d); mean rating: MUSHRA-style
+evaluation, raters who failed screening left out. {esc(_ENERGY_NOTE[t['rows']['humandiffusion']['energy_to_pH'] is None])}
+({cfg['particles']} samples per method.)</p>
 {table}
 {plots}
 <h2>Time per stage</h2><table>{secs}</table>

@@ -147,10 +147,7 @@ def nes_plan_for(space: FeatureSpace, budget: int, seed: int) -> QueryPlan:
 
 def _rate(listener, points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """``listener.rate(points)`` with the rating noise drawn from ``rng``."""
-    if isinstance(listener, SimulatedListener):
-        return listener.rate(points, rng=rng)
-    listener._rng = rng          # AudioListener.rate has no rng argument; it draws from _rng
-    return listener.rate(points)
+    return listener.rate(points, rng=rng)
 
 
 def listen(listener, store: RatingsStore, plan: str, *, rater: str, seed: int, stream: int = 0,

@@ -62,3 +62,14 @@ def test_works_in_five_dimensions():
     space5 = FeatureSpace.default(5)
     r = AudioListener(space5, noise=0.0).rate(np.vstack([space5.points[:3], np.full((1, 5), 6.0)]))
     assert r[:3].min() > 0.5 and r[3] < 0.1
+
+
+def test_rating_noise_can_come_from_a_given_generator():
+    space = FeatureSpace.default(2)
+    lis = AudioListener(space, seed=0, noise=0.1)
+    pts = space.points[:4] + 0.3
+    a = lis.rate(pts, rng=np.random.default_rng(5))
+    b = lis.rate(pts, rng=np.random.default_rng(5))
+    c = lis.rate(pts, rng=np.random.default_rng(6))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
