@@ -9,6 +9,7 @@ Linux reports each mount's type in ``/proc/mounts``; elsewhere nothing is checke
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 __all__ = ["NETWORK_TYPES", "network_filesystem"]
@@ -18,8 +19,9 @@ NETWORK_TYPES = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "afs", "ceph",
 
 
 def _unescape(field: str) -> str:
-    """/proc/mounts writes spaces and tabs in paths as octal escapes (\\040, \\011)."""
-    return field.encode().decode("unicode_escape") if "\\" in field else field
+    """/proc/mounts writes space, tab, newline and backslash in paths as octal escapes
+    (\\040 ...); every other character, non-ASCII included, is written as it is."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
 
 
 def network_filesystem(path: str | os.PathLike, mounts: str | None = None) -> str | None:

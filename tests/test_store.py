@@ -427,13 +427,15 @@ def test_network_file_systems_are_recognised_and_refused(tmp_path, monkeypatch):
     mounts = ("/dev/sda1 / ext4 rw 0 0\n"
               "server:/export /srv/class nfs4 rw,relatime 0 0\n"
               "/dev/sdb1 /srv/class/local ext4 rw 0 0\n"
-              "//nas/share /mnt/my\\040share cifs rw 0 0\n")
+              "//nas/share /mnt/my\\040share cifs rw 0 0\n"
+              "//nas/ñ /mnt/Übung\\040ñ smb3 rw 0 0\n")
     nfs = filesystems.network_filesystem
     assert nfs("/srv/class/ratings.sqlite", mounts) == "nfs4"
     assert nfs("/srv/class", mounts) == "nfs4"
     assert nfs("/srv/class/local/r.sqlite", mounts) is None      # deepest mount decides
     assert nfs("/srv/classroom/r.sqlite", mounts) is None         # a prefix is not a parent
     assert nfs("/mnt/my share/r.sqlite", mounts) == "cifs"
+    assert nfs("/mnt/Übung ñ/r.sqlite", mounts) == "smb3"            # non-ASCII paths as written
     assert nfs("/home/alex/r.sqlite", mounts) is None
     assert nfs(tmp_path / "r.sqlite") is None                     # this machine's real mounts
     monkeypatch.setattr(store_module, "network_filesystem", lambda path: "nfs4")
