@@ -92,6 +92,7 @@ def validate(args: argparse.Namespace) -> str | None:
             return f"corpus: {err}"
         if args.d >= len(corpus):
             return f"--d {args.d} needs more than {args.d} usable clips; {args.corpus} has {len(corpus)}"
+        args.loaded_corpus = corpus      # read once: the run uses this, not a second read
     elif args.d >= 60:
         return f"--d must be below 60 for the shipped corpus, got {args.d}"
     return _probe_output(Path(args.out))
@@ -114,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         kept = f"the ratings so far are kept in {Path(args.out) / STORE_NAME}"
         try:
             reproduce(budget=args.budget, seed=args.seed, listener=args.listener,
-                      out=Path(args.out), corpus=args.corpus, d=args.d, alpha=args.alpha,
+                      out=Path(args.out), corpus=getattr(args, "loaded_corpus", args.corpus),
+                      d=args.d, alpha=args.alpha,
                       steps=args.steps, verbose=not args.quiet)
         except CorpusError as err:           # e.g. an unvoiced clip, found by WORLD analysis
             return _fail(f"corpus: {err}")

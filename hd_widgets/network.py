@@ -16,6 +16,13 @@ The last term lets the many direct observations of D (2 per pair) steady the gra
 head; it needs a second backward pass (about 2x the training time).
 
 Trained with Adam on minibatches (cosine-decayed learning rate), seeded, on CPU.
+The schedule follows the data (:meth:`ScoreNetConfig.for_estimate`, what ``train`` uses
+when given no config): below ``LONG_SCHEDULE_PAIRS`` rated pairs, 1000 steps at lr 3e-3;
+from there on, 2000 steps at lr 1e-2. Measured with a SimulatedListener in d = 2 (U-statistic
+squared energy distance to p_H, x 1000, 3-6 seeds): the longer schedule cut the error at
+1000 ratings from 1.59 to 0.68 and at 5000 from 1.82 to 0.63 (the short one underfits), but
+at 200 ratings it fits the rating noise (3.8 -> 11) and at 500 it gained nothing (3.1 -> 3.0).
+In d = 5: 13.8 -> 8.3 at 1000 ratings, 22.9 -> 14.1 at 5000.
 The network's only export to the sampler is a score function ``score_fn(x) -> s``
 (:meth:`ScoreNet.score_fn`), the one currency between network and sampler; its fast
 form skips autograd, packs the two heads into one matrix and reuses buffers.
@@ -38,10 +45,11 @@ from tqdm.auto import tqdm
 from .estimate import Estimate
 from .threads import torch_threads
 
-__all__ = ["ScoreNetConfig", "ScoreNet", "train", "ScoreFn"]
+__all__ = ["ScoreNetConfig", "ScoreNet", "train", "ScoreFn", "LONG_SCHEDULE_PAIRS"]
 
 ScoreFn = Callable[[torch.Tensor], torch.Tensor]   # (n, d) -> (n, d)
 _FORMAT = "hd_widgets.ScoreNet/1"
+LONG_SCHEDULE_PAIRS = 500   # rated pairs from which for_estimate trains longer and faster
 
 
 @dataclass(frozen=True)
@@ -52,8 +60,8 @@ class ScoreNetConfig:
     hidden: int = 64            # units per hidden layer
     layers: int = 3             # hidden softplus layers
     eps: float = 0.2            # floor on D in the score g / max(D, eps); match the estimate's
-    lr: float = 3e-3            # Adam learning rate (cosine-decayed to lr / 20)
-    steps: int = 1000           # Adam steps
+    lr: float = 3e-3            # Adam learning rate, cosine-decayed to lr / 20 (for_estimate: 1e-2 from 500 pairs)
+    steps: int = 1000           # Adam steps (for_estimate: 2000 from 500 rated pairs)
     batch: int = 256            # periphery points (or pairs) per step, as many observations
     obs_weight: float = 3.0     # weight of the direct D observations' loss term
     g_loss: str = "directional"  # "directional": per rated pair; "nes": g vs NES target (paper)
@@ -70,6 +78,16 @@ class ScoreNetConfig:
     def paper(cls, **changes) -> "ScoreNetConfig":
         """DESIGN item 7 as written: MSE of g against the NES target, no consistency term."""
         return replace(cls(g_loss="nes", consistency=0.0, eps=0.05), **changes)
+
+    @classmethod
+    def for_estimate(cls, est: Estimate, **changes) -> "ScoreNetConfig":
+        """Package defaults for these targets: ``d`` and ``eps`` from the estimate, and the
+        schedule from its number of rated pairs (module docstring): 1000 steps at lr 3e-3
+        below ``LONG_SCHEDULE_PAIRS``, 2000 steps at lr 1e-2 from there on."""
+        long = len(est.pair_point) >= LONG_SCHEDULE_PAIRS
+        base = cls(d=est.d, eps=est.options.eps, steps=2000 if long else 1000,
+                   lr=1e-2 if long else 3e-3)
+        return replace(base, **changes)
 
     def with_(self, **changes) -> "ScoreNetConfig":
         return replace(self, **changes)
@@ -208,7 +226,8 @@ def train(est: Estimate, config: ScoreNetConfig | None = None, *, net: ScoreNet 
         Targets: ``points``, ``D``, ``target``, ``weights`` and, if present,
         ``obs_points`` / ``obs_values``.
     config : ScoreNetConfig, optional
-        Default ``ScoreNetConfig(d=est.d)``; ``config.eps`` should match the estimate's.
+        Default ``ScoreNetConfig.for_estimate(est)``; ``config.eps`` should match the
+        estimate's.
     net : ScoreNet, optional
         Continue training this network instead of a fresh one.
     progress : bool
@@ -219,7 +238,7 @@ def train(est: Estimate, config: ScoreNetConfig | None = None, *, net: ScoreNet 
     ScoreNet
         In eval mode; ``history_`` holds the loss per step.
     """
-    c = config if config is not None else ScoreNetConfig(d=est.d, eps=est.options.eps)
+    c = config if config is not None else ScoreNetConfig.for_estimate(est)
     if c.d != est.d:
         raise ValueError(f"config.d={c.d} but the estimate has d={est.d}")
     if c.eps != est.options.eps:

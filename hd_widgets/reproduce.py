@@ -71,7 +71,7 @@ class ReproduceConfig:
     particles: int = 5000        # Langevin particles, HumanGAN samples, exact p_H samples
     alpha: float = 0.01          # Langevin step size (alpha * steps = 10 time units)
     steps: int = 1000            # Langevin steps
-    train_steps: int = 1000      # score-network Adam steps (the network's default)
+    train_steps: int | None = None  # score-network Adam steps; None: ScoreNetConfig.for_estimate's
     gan_early_stop: int = 25     # ascent steps of the early-stopped HumanGAN (bench/fidelity.py)
     gan_steps: int = 1000        # ascent steps in all of the collapsed HumanGAN (its default)
     eval_pages: int = 12         # MUSHRA pages per evaluation listener
@@ -117,11 +117,14 @@ def _rng(seed: int, *stream: int) -> np.random.Generator:
     return np.random.default_rng([seed, *stream])
 
 
-def _space(corpus: str | Path | None, d: int) -> FeatureSpace:
-    """The feature space of a folder of recordings, or of the shipped corpus (None)."""
+def _space(corpus: str | Path | Corpus | None, d: int) -> FeatureSpace:
+    """The feature space of a folder of recordings (or a corpus already read from one),
+    or of the shipped corpus (None)."""
     if corpus is None:
         return FeatureSpace.default(d)
-    return FeatureSpace.fit(Corpus.from_folder(corpus, errors="skip"), d)
+    if not isinstance(corpus, Corpus):
+        corpus = Corpus.from_folder(corpus, errors="skip")
+    return FeatureSpace.fit(corpus, d)
 
 
 def _listener(kind: str, space: FeatureSpace, seed: int):
@@ -186,7 +189,7 @@ def _summary(x: np.ndarray, real: np.ndarray, exact: np.ndarray | None) -> dict:
 
 
 def reproduce(*, budget: int = 5000, seed: int = 0, listener: str = "simulated",
-              out: str | Path = "hd_reproduce", corpus: str | Path | None = None, d: int = 2,
+              out: str | Path = "hd_reproduce", corpus: str | Path | Corpus | None = None, d: int = 2,
               verbose: bool = True, **settings) -> dict:
     """Run the whole experiment; write ``report.html``, ``results.json`` and the store in ``out``.
 
@@ -194,12 +197,13 @@ def reproduce(*, budget: int = 5000, seed: int = 0, listener: str = "simulated",
     train_steps, gan_early_stop, gan_steps, eval_pages, eval_listeners). Returns the
     results dictionary, as written to results.json.
     """
+    where = (corpus.folder or "a corpus given in memory") if isinstance(corpus, Corpus) else corpus
     cfg = ReproduceConfig(budget=budget, seed=seed, listener=listener, d=d,
-                          corpus=None if corpus is None else str(corpus), **settings)
+                          corpus=None if where is None else str(where), **settings)
     out, stage = Path(out), _Stages(verbose)
     bars = verbose and sys.stderr.isatty()       # inner progress bars only on a terminal
     with stage("space", f"feature space of {cfg.corpus or 'the shipped corpus'}, d = {d}"):
-        space = _space(cfg.corpus, d)
+        space = _space(corpus, d)
         who = _listener(listener, space, seed)
     out.mkdir(parents=True, exist_ok=True)       # only once the corpus proved usable
     with RatingsStore(out / STORE_NAME) as store:
@@ -213,9 +217,11 @@ def reproduce(*, budget: int = 5000, seed: int = 0, listener: str = "simulated",
                       f"{spent - before} new")
         with stage("estimate", "perceptual gradients from the store"):
             est = from_store(store, plan.name, space.points)
-        with stage("train", f"score network, {cfg.train_steps} steps"):
-            net = train(est, ScoreNetConfig(d=d, eps=est.options.eps, steps=cfg.train_steps,
-                                            seed=seed), progress=bars)
+        net_config = ScoreNetConfig.for_estimate(est, seed=seed)
+        if cfg.train_steps is not None:
+            net_config = net_config.with_(steps=cfg.train_steps)
+        with stage("train", f"score network, {net_config.steps} steps at lr {net_config.lr:g}"):
+            net = train(est, net_config, progress=bars)
         with stage("sample", "Langevin, HumanGAN" + (" and the true-score floor"
                                                      if listener == "simulated" else "")):
             samples, gan_start, gan_config = _sample(cfg, space, net, who, bars)

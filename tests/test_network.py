@@ -85,3 +85,17 @@ def test_config_and_repr():
     assert "untrained" in repr(net) and "d=4" in repr(net)
     with pytest.raises(ValueError):
         train(gaussian_estimate(2, P=20), ScoreNetConfig(d=3), progress=False)
+
+
+def test_default_schedule_follows_the_number_of_rated_pairs():
+    from hd_widgets.network import LONG_SCHEDULE_PAIRS
+    few = gaussian_estimate(3, P=LONG_SCHEDULE_PAIRS - 1)
+    many = gaussian_estimate(3, P=LONG_SCHEDULE_PAIRS)
+    short, long = ScoreNetConfig.for_estimate(few), ScoreNetConfig.for_estimate(many)
+    assert (short.steps, short.lr) == (1000, 3e-3) and (long.steps, long.lr) == (2000, 1e-2)
+    assert short.d == long.d == 3 and short.eps == few.options.eps
+    assert ScoreNetConfig.for_estimate(many, seed=4, steps=7).steps == 7      # overrides win
+    net = train(few, ScoreNetConfig.for_estimate(few, steps=5), progress=False)
+    assert len(net.history_) == 5
+    assert train(gaussian_estimate(2, P=30), progress=False).config == \
+        ScoreNetConfig.for_estimate(gaussian_estimate(2, P=30))             # train's default

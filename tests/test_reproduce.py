@@ -80,6 +80,21 @@ def test_unvoiced_corpus_fails_before_anything_is_written(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_given_corpus_is_read_once(tmp_path, monkeypatch, capsys):
+    """Validation reads the folder; the run reuses that corpus instead of reading it again."""
+    from hd_widgets.corpus import Corpus
+    folder = tmp_path / "noise"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        sf.write(folder / f"noise{i}.wav", 0.1 * rng.standard_normal(16000), 16000)
+    reads, real = [], Corpus.from_folder.__func__
+    monkeypatch.setattr(Corpus, "from_folder",
+                        classmethod(lambda cls, *a, **k: reads.append(a) or real(cls, *a, **k)))
+    assert cli.main(["reproduce", "--corpus", str(folder), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    assert len(reads) == 1 and "unvoiced" in capsys.readouterr().err
+
+
 def test_read_only_output_folder(tmp_path):
     if os.geteuid() == 0:          # root writes anywhere on a disk; /proc refuses even root
         out = Path("/proc/hd_widgets_reproduce_out")
