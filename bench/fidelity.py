@@ -44,6 +44,7 @@ from hd_widgets.network import ScoreNetConfig, train
 from hd_widgets.space import FeatureSpace
 
 ESCAPE = 8.0
+sd = lambda a: a.std(ddof=1) if len(a) > 1 else 0.0   # spread over seeds
 METHODS = ["hd", "hd-paper", "floor", "hgan-early", "hgan-collapsed", "grid"]
 
 
@@ -132,7 +133,6 @@ def main() -> None:
                 u = np.array([r["ed2"] for r in rows[m]])
                 esc = sum(r["escaped"] for r in rows[m])
                 summary[d, B, m] = (e.mean(), v.mean(), esc, u.mean())
-                sd = lambda a: a.std(ddof=1) if len(a) > 1 else 0.0
                 print(f"fidelity d={d} budget={B} method={m} energy={e.mean():.4f} "
                       f"variance_ratio={v.mean():.2f} energy_sd={sd(e):.4f} "
                       f"ed2_u={u.mean():.2f} ed2_u_sd={sd(u):.2f} "

@@ -18,11 +18,11 @@ head; it needs a second backward pass (about 2x the training time).
 Trained with Adam on minibatches (cosine-decayed learning rate), seeded, on CPU.
 The schedule follows the data (:meth:`ScoreNetConfig.for_estimate`, what ``train`` uses
 when given no config): below ``LONG_SCHEDULE_PAIRS`` rated pairs, 1000 steps at lr 3e-3;
-from there on, 2000 steps at lr 1e-2. Measured with a SimulatedListener in d = 2 (U-statistic
-squared energy distance to p_H, x 1000, 3-6 seeds): the longer schedule cut the error at
-1000 ratings from 1.59 to 0.68 and at 5000 from 1.82 to 0.63 (the short one underfits), but
-at 200 ratings it fits the rating noise (3.8 -> 11) and at 500 it gained nothing (3.1 -> 3.0).
-In d = 5: 13.8 -> 8.3 at 1000 ratings, 22.9 -> 14.1 at 5000.
+from there on, 2000 steps at lr 1e-2. ``bench/fidelity.py`` (``ed2_u``, 3 seeds): with the
+longer schedule the error at 1000 ratings fell from 0.61 to 0.12 and at 5000 from 1.29 to
+0.52 in d = 2 (14.0 -> 10.8 and 23.9 -> 14.1 in d = 5): the short one underfits there. In
+runs outside the bench (6 seeds) the longer schedule fitted the rating noise at 200 ratings
+(error 3.8 -> 11) and gained nothing at 500 (3.1 -> 3.0), hence the switch.
 The network's only export to the sampler is a score function ``score_fn(x) -> s``
 (:meth:`ScoreNet.score_fn`), the one currency between network and sampler; its fast
 form skips autograd, packs the two heads into one matrix and reuses buffers.
@@ -60,8 +60,8 @@ class ScoreNetConfig:
     hidden: int = 64            # units per hidden layer
     layers: int = 3             # hidden softplus layers
     eps: float = 0.2            # floor on D in the score g / max(D, eps); match the estimate's
-    lr: float = 3e-3            # Adam learning rate, cosine-decayed to lr / 20 (for_estimate: 1e-2 from 500 pairs)
-    steps: int = 1000           # Adam steps (for_estimate: 2000 from 500 rated pairs)
+    lr: float = 3e-3            # Adam learning rate, cosine-decayed to lr / 20 (see for_estimate)
+    steps: int = 1000           # Adam steps (for_estimate: 2000 from LONG_SCHEDULE_PAIRS pairs)
     batch: int = 256            # periphery points (or pairs) per step, as many observations
     obs_weight: float = 3.0     # weight of the direct D observations' loss term
     g_loss: str = "directional"  # "directional": per rated pair; "nes": g vs NES target (paper)
