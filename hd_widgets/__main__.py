@@ -70,32 +70,37 @@ def _probe_output(out: Path) -> str | None:
     return None
 
 
-def validate(args: argparse.Namespace) -> str | None:
-    """Check every argument before any work starts; return a one-line problem or None."""
+def validate(args: argparse.Namespace) -> tuple[str | None, object]:
+    """Check every argument before any work starts.
+
+    Returns ``(problem, corpus)``: a one-line problem or None, and the Corpus read from
+    ``--corpus`` (None without one), so the run uses it instead of reading the folder again.
+    """
+    corpus = None
     if args.listener not in LISTENERS:
-        return f"unknown listener {args.listener!r} (choose {' or '.join(LISTENERS)})"
+        return f"unknown listener {args.listener!r} (choose {' or '.join(LISTENERS)})", None
     if args.budget < MIN_BUDGET:
-        return f"--budget must be at least {MIN_BUDGET} ratings, got {args.budget}"
+        return f"--budget must be at least {MIN_BUDGET} ratings, got {args.budget}", None
     if args.seed < 0:
-        return f"--seed must be >= 0, got {args.seed}"
+        return f"--seed must be >= 0, got {args.seed}", None
     if args.d < 1:
-        return f"--d must be at least 1, got {args.d}"
+        return f"--d must be at least 1, got {args.d}", None
     if not (math.isfinite(args.alpha) and args.alpha > 0):
-        return f"--alpha must be a finite number > 0, got {args.alpha}"
+        return f"--alpha must be a finite number > 0, got {args.alpha}", None
     if args.steps < 1:
-        return f"--steps must be at least 1, got {args.steps}"
+        return f"--steps must be at least 1, got {args.steps}", None
     if args.corpus is not None:
         from .corpus import Corpus, CorpusError
         try:
             corpus = Corpus.from_folder(args.corpus, errors="skip")
         except CorpusError as err:
-            return f"corpus: {err}"
+            return f"corpus: {err}", None
         if args.d >= len(corpus):
-            return f"--d {args.d} needs more than {args.d} usable clips; {args.corpus} has {len(corpus)}"
-        args.loaded_corpus = corpus      # read once: the run uses this, not a second read
+            return f"--d {args.d} needs more than {args.d} usable clips; {args.corpus} has {len(corpus)}", None
     elif args.d >= 60:
-        return f"--d must be below 60 for the shipped corpus, got {args.d}"
-    return _probe_output(Path(args.out))
+        return f"--d must be below 60 for the shipped corpus, got {args.d}", None
+    problem = _probe_output(Path(args.out))
+    return problem, (corpus if problem is None else None)
 
 
 def _fail(problem: str, status: int = 2) -> int:
@@ -106,7 +111,7 @@ def _fail(problem: str, status: int = 2) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "reproduce":
-        problem = validate(args)
+        problem, corpus = validate(args)
         if problem:
             return _fail(problem)
         from .corpus import CorpusError
@@ -115,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         kept = f"the ratings so far are kept in {Path(args.out) / STORE_NAME}"
         try:
             reproduce(budget=args.budget, seed=args.seed, listener=args.listener,
-                      out=Path(args.out), corpus=getattr(args, "loaded_corpus", args.corpus),
+                      out=Path(args.out), corpus=corpus if corpus is not None else args.corpus,
                       d=args.d, alpha=args.alpha,
                       steps=args.steps, verbose=not args.quiet)
         except CorpusError as err:           # e.g. an unvoiced clip, found by WORLD analysis

@@ -104,8 +104,9 @@ def test_read_only_output_folder(tmp_path):
         ro.chmod(0o500)
         out = ro / "out"
     try:
-        problem = cli.validate(cli._parser().parse_args(["reproduce", "--out", str(out)]))
+        problem, corpus = cli.validate(cli._parser().parse_args(["reproduce", "--out", str(out)]))
         assert problem is not None and "not writable" in problem and str(out) in problem
+        assert corpus is None
         assert not out.exists()
     finally:
         if out.parent != Path("/proc"):
