@@ -21,7 +21,8 @@ of 5000 already lie about 0.03 apart, so at these sample sizes ``energy`` mostly
 measures the noise and the floor sits on it. ``ed2_u`` (x 1000) is the unbiased
 U-statistic of the squared energy distance on the same samples: 0 on average for a
 perfect sampler, so it shows the gaps between methods that the noise hides.
-``escaped`` counts particles that left the space (max_i |x_i| > 8, where p_H has no
+``ran_away`` counts the seeds in which HumanGAN's generator ran away
+(HumanGANDivergence) instead of collapsing. ``escaped`` counts particles that left the space (max_i |x_i| > 8, where p_H has no
 mass): they are left out of the energy and reported instead, for every method alike.
 Timing is not the point here, so torch runs single-threaded (less noise on a shared
 machine). Run: ``python bench/fidelity.py`` (about 10-15 min on 2 cores) or ``--quick``.
@@ -36,7 +37,7 @@ import torch
 
 from hd_widgets.baselines import PerceptionMap
 from hd_widgets.estimate import EstimateOptions, PairRatings, from_plan, plan_for_budget
-from hd_widgets.humangan import HumanGAN, HumanGANConfig
+from hd_widgets.humangan import HumanGAN, HumanGANConfig, HumanGANDivergence
 from hd_widgets.langevin import langevin, numpy_score_fn
 from hd_widgets.listeners import SimulatedListener
 from hd_widgets.metrics import energy_distance, variance_ratio
@@ -58,6 +59,16 @@ def score_samples(x: np.ndarray, truth: np.ndarray, data: np.ndarray) -> dict:
             if len(kept) > 1 else np.inf,
             "vr": variance_ratio(kept, data) if len(kept) > 1 else np.nan,
             "escaped": int(far.sum())}
+
+
+def climb(gan: HumanGAN, score, data=None) -> bool:
+    """``gan.fit``; True if the generator ran away (HumanGANDivergence), which is counted
+    and printed (``ran_away``) rather than stopping the bench; its samples are scored as is."""
+    try:
+        gan.fit(score, data, progress=False)
+        return False
+    except HumanGANDivergence:
+        return True
 
 
 def main() -> None:
@@ -113,14 +124,16 @@ def main() -> None:
                 # HumanGAN on the hd network's score: early-stopped, then left to collapse
                 # (seconds of hgan-collapsed are the extra steps only)
                 t = time.perf_counter()
-                gan = HumanGAN(HumanGANConfig(d=d, seed=s, early_stop=25)).fit(net.score_fn(), data,
-                                                                              progress=False)
-                rows["hgan-early"].append(score_samples(gan.sample(args.samples, seed=s), truth, data))
+                gan = HumanGAN(HumanGANConfig(d=d, seed=s, early_stop=25))
+                away = climb(gan, net.score_fn(), data)
+                rows["hgan-early"].append({**score_samples(gan.sample(args.samples, seed=s), truth, data),
+                                           "ran_away": int(away)})
                 times["hgan-early"] += time.perf_counter() - t
                 t = time.perf_counter()
                 gan.config = gan.config.with_(early_stop=None, steps=1000 - 25)
-                gan.fit(net.score_fn(), progress=False)
-                rows["hgan-collapsed"].append(score_samples(gan.sample(args.samples, seed=s), truth, data))
+                away = away or climb(gan, net.score_fn())
+                rows["hgan-collapsed"].append({**score_samples(gan.sample(args.samples, seed=s), truth, data),
+                                               "ran_away": int(away)})
                 times["hgan-collapsed"] += time.perf_counter() - t
                 # the grid, same budget
                 t = time.perf_counter()
@@ -132,11 +145,13 @@ def main() -> None:
                 v = np.array([r["vr"] for r in rows[m]])
                 u = np.array([r["ed2"] for r in rows[m]])
                 esc = sum(r["escaped"] for r in rows[m])
+                away = (f"ran_away={sum(r['ran_away'] for r in rows[m])} "
+                        if "ran_away" in rows[m][0] else "")
                 summary[d, B, m] = (e.mean(), v.mean(), esc, u.mean())
                 print(f"fidelity d={d} budget={B} method={m} energy={e.mean():.4f} "
                       f"variance_ratio={v.mean():.2f} energy_sd={sd(e):.4f} "
                       f"ed2_u={u.mean():.2f} ed2_u_sd={sd(u):.2f} "
-                      f"escaped={esc} seconds={times[m]:.1f}", flush=True)
+                      f"escaped={esc} {away}seconds={times[m]:.1f}", flush=True)
     print(f"total_seconds: {time.perf_counter() - t_all:.0f}")
     for d in args.dims:
         ahead = [B for B in args.budgets if summary[d, B, "hd"][0] < summary[d, B, "grid"][0]]

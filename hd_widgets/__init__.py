@@ -31,7 +31,7 @@ _LAZY = {
     "LangevinDivergence": "langevin", "init_from_data": "langevin", "numpy_score_fn": "langevin",
     # the sampler itself: `from hd_widgets.langevin import langevin` (a lazy name would
     # be shadowed by the submodule of the same name once it is imported)
-    "HumanGAN": "humangan", "HumanGANConfig": "humangan",
+    "HumanGAN": "humangan", "HumanGANConfig": "humangan", "HumanGANDivergence": "humangan",
     "PerceptionMap": "baselines", "grid_plan": "baselines",
     "energy_distance": "metrics", "variance_ratio": "metrics",
     # evaluation and classroom

@@ -13,6 +13,12 @@ judgement, to keep some spread; ``early_stop`` reproduces that heuristic so the
 contrast can be taught. Before the ascent, G is fitted to the real data (minimising the
 energy distance to it for ``init_steps`` steps, our choice), so both versions start
 where the data are.
+
+A score with no pull back far from the data (a network fitted on a few dozen ratings)
+can send the generator off instead: every step then moves it further out. That is
+reported, as Langevin reports divergence: once a generated point of a step's batch
+leaves ``max_norm`` (or turns non-finite) the ascent stops with
+:class:`HumanGANDivergence`, and the generator is left as it was at that step.
 """
 from __future__ import annotations
 
@@ -27,7 +33,7 @@ from tqdm.auto import tqdm
 
 from .threads import torch_threads
 
-__all__ = ["HumanGANConfig", "HumanGAN"]
+__all__ = ["HumanGANConfig", "HumanGAN", "HumanGANDivergence"]
 
 ScoreFn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -46,10 +52,27 @@ class HumanGANConfig:
     early_stop: int | None = None  # stop the ascent after this many steps (paper's heuristic;
                                    # ~25 keeps some spread on the default space)
     batch: int = 256            # latent draws per step
+    max_norm: float = 100.0     # a generated point beyond max_i |x_i| = this ran away
+                                # (as Langevin's: 100 data standard deviations)
     seed: int = 0               # weights, latent draws
 
     def with_(self, **changes) -> "HumanGANConfig":
         return replace(self, **changes)
+
+
+class HumanGANDivergence(RuntimeError):
+    """The generator ran away during the ascent instead of climbing to a mode.
+
+    Attributes: ``step`` (ascent step, counted over every ``fit`` of this generator),
+    ``n_bad`` (points of that step's batch out), ``n`` (batch size).
+    """
+
+    def __init__(self, step: int, n_bad: int, n: int, max_norm: float) -> None:
+        self.step, self.n_bad, self.n = step, n_bad, n
+        super().__init__(
+            f"HumanGAN ran away at ascent step {step}: {n_bad} of {n} generated points are "
+            f"non-finite or beyond |x| = {max_norm:g}. The score it climbs has no pull back "
+            f"far from the data (e.g. a score network fitted on too few ratings).")
 
 
 def _energy_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -126,6 +149,9 @@ class HumanGAN(nn.Module):
         with torch_threads(1):                                      # see threads.py
             for _ in tqdm(range(n), desc=desc, disable=not progress, leave=False):
                 x = self(self._z())                                 # (B, d)
+                bad = ~torch.isfinite(x).all(1) | (x.detach().abs().amax(1) > c.max_norm)
+                if bool(bad.any()):
+                    raise HumanGANDivergence(self.ascent_steps_, int(bad.sum()), len(x), c.max_norm)
                 s = grad_fn(x.detach())                             # (B, d): grad of log D at x
                 loss = -(s * x).sum(1).mean()                       # d loss / dx = -s / B
                 opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
@@ -138,6 +164,7 @@ class HumanGAN(nn.Module):
 
         ``score_fn`` maps a float32 tensor (n, d) to the gradient of log D, (n, d); a
         trained :class:`~hd_widgets.network.ScoreNet` gives one with ``net.score_fn()``.
+        Raises :class:`HumanGANDivergence` if the generator runs away (module docstring).
         """
         if data is not None:
             self.fit_data(data, progress=progress)

@@ -41,7 +41,7 @@ from . import __version__
 from .corpus import Corpus
 from .estimate import from_store, plan_for_budget
 from .evaluation import mushra_plan, results as evaluation_results
-from .humangan import HumanGAN, HumanGANConfig
+from .humangan import HumanGAN, HumanGANConfig, HumanGANDivergence
 from .langevin import langevin, numpy_score_fn
 from .listeners import SimulatedListener
 from .metrics import energy_distance, variance_ratio
@@ -224,13 +224,13 @@ def reproduce(*, budget: int = 5000, seed: int = 0, listener: str = "simulated",
             net = train(est, net_config, progress=bars)
         with stage("sample", "Langevin, HumanGAN" + (" and the true-score floor"
                                                      if listener == "simulated" else "")):
-            samples, gan_start, gan_config = _sample(cfg, space, net, who, bars)
+            samples, gan_start, gan_config, ran_away = _sample(cfg, space, net, who, bars)
         with stage("evaluate", f"MUSHRA-style test, {cfg.eval_listeners} listeners x "
                                f"{cfg.eval_pages} pages"):
             eplan, ratings, eval_new = _evaluate(cfg, space, samples, who, store, bars)
         with stage("metrics", "variances, energy distances to p_H, mean ratings"):
             truth = who if isinstance(who, SimulatedListener) else None
-            table = _table(cfg, space, samples, ratings, truth, spent, before)
+            table = _table(cfg, space, samples, ratings, truth, spent, before, ran_away)
         result = {
             "command": command_line(asdict(cfg), asdict(ReproduceConfig()), out),
             "config": asdict(cfg), "table": table, "seconds": stage.seconds,
@@ -254,22 +254,32 @@ def reproduce(*, budget: int = 5000, seed: int = 0, listener: str = "simulated",
 
 
 def _sample(cfg: ReproduceConfig, space: FeatureSpace, net, who, bars: bool):
-    """Samples of every method {kind: (particles, d)}, HumanGAN's start and early-stop config."""
+    """Samples of every method {kind: (particles, d)}, HumanGAN's start, its early-stop
+    config, and {kind: ascent step} for a HumanGAN that ran away (its samples are kept:
+    they are what the method gave, and the report says what happened)."""
     score = net.score_fn()
     run = dict(n=cfg.particles, alpha=cfg.alpha, n_steps=cfg.steps, seed=cfg.seed, progress=bars)
     samples = {"humandiffusion": langevin(score, space.points, **run).samples}
     gan = HumanGAN(HumanGANConfig(d=cfg.d, early_stop=cfg.gan_early_stop, seed=cfg.seed))
     gan.fit_data(space.points, progress=bars)                   # warm start on the real data
     gan_start = gan.sample(min(cfg.particles, 500), seed=cfg.seed)
-    gan.fit(score, progress=bars)                               # the paper's early stop
+    ran_away: dict[str, int] = {}                               # kind -> ascent step
+    try:
+        gan.fit(score, progress=bars)                           # the paper's early stop
+    except HumanGANDivergence as err:                           # reported, not hidden; a
+        ran_away["humangan_early"] = ran_away["humangan_collapsed"] = err.step  # runaway stays away
     samples["humangan_early"], early = gan.sample(cfg.particles, seed=cfg.seed), gan.config
     gan.config = gan.config.with_(early_stop=None, steps=cfg.gan_steps - cfg.gan_early_stop)
-    gan.fit(score, progress=bars)                               # trained on: it collapses
+    if not ran_away:
+        try:
+            gan.fit(score, progress=bars)                       # trained on: it collapses
+        except HumanGANDivergence as err:
+            ran_away["humangan_collapsed"] = err.step
     samples["humangan_collapsed"] = gan.sample(cfg.particles, seed=cfg.seed)
     if isinstance(who, SimulatedListener):                      # the truth is known
         samples["floor"] = langevin(numpy_score_fn(who.score), space.points, **run).samples
         samples["pH"] = who.sample_pH(cfg.particles, _rng(cfg.seed, 3))
-    return samples, gan_start, early
+    return samples, gan_start, early, ran_away
 
 
 def _evaluate(cfg: ReproduceConfig, space: FeatureSpace, samples: dict, who,
@@ -289,7 +299,8 @@ def _evaluate(cfg: ReproduceConfig, space: FeatureSpace, samples: dict, who,
 
 
 def _table(cfg: ReproduceConfig, space: FeatureSpace, samples: dict, ratings: dict,
-           truth: SimulatedListener | None, spent: int, before: int) -> dict:
+           truth: SimulatedListener | None, spent: int, before: int,
+           ran_away: dict[str, int] | None = None) -> dict:
     """Every number of the report's table (rows as in :data:`hd_widgets.report.ROWS`).
 
     Energy distances are measured to a fresh exact sample of p_H, independent of the
@@ -303,5 +314,7 @@ def _table(cfg: ReproduceConfig, space: FeatureSpace, samples: dict, ratings: di
         r = ratings.get(k, [])
         row["evaluation_mean"] = round(float(np.mean(r)), 4) if len(r) else None
         row["evaluation_n"] = int(len(r))
+    for k, step in (ran_away or {}).items():
+        rows[k]["ran_away_at_step"] = int(step)
     return {"ratings_spent": spent, "ratings_resumed": before,
             "ratings_new_this_run": spent - before, "rows": rows}

@@ -54,3 +54,24 @@ def test_nes_on_a_listener_spends_ratings_and_climbs(world):
     gan.fit_listener(lis.with_(noise=0.05), n_pairs=2, progress=False)
     assert gan.ratings_used_ == 30 * 64 * 2 * 2
     assert lis.D(gan.sample(1000)).mean() > before + 0.1
+
+
+def test_a_score_without_a_pull_back_makes_it_run_away_and_says_so(world):
+    """A score pointing outward everywhere has no mode to collapse onto: the ascent stops
+    with a clear error once generated points leave max_norm, and the generator is kept."""
+    import torch
+    from hd_widgets.humangan import HumanGANDivergence
+    data, _ = world
+    outward = lambda x: 3.0 * x / x.norm(dim=1, keepdim=True).clamp_min(1e-6)   # |s| = 3, away from 0
+    gan = HumanGAN(HumanGANConfig(d=2, init_steps=50, steps=5000, max_norm=10.0, lr=1e-2, seed=0))
+    with pytest.raises(HumanGANDivergence, match=r"ran away at ascent step \d+: \d+ of 256 generated "
+                                                 r"points .* beyond \|x\| = 10\b") as info:
+        gan.fit(outward, data, progress=False)
+    err = info.value
+    assert 0 < err.step == gan.ascent_steps_ < 5000 and 0 < err.n_bad <= err.n == 256
+    x = gan.sample(2000, seed=0)                         # the runaway generator, as it was
+    assert np.isfinite(x).all() and np.abs(x).max() > 5
+    # the same score with the true pull back (the listener's) never trips the check
+    ok = HumanGAN(HumanGANConfig(d=2, init_steps=50, steps=300, max_norm=10.0, lr=1e-2, seed=0))
+    ok.fit(numpy_score_fn(world[1].score), data, progress=False)
+    assert ok.ascent_steps_ == 300

@@ -20,7 +20,7 @@ import soundfile as sf
 
 from hd_widgets import __main__ as cli
 from hd_widgets import reproduce as rep
-from hd_widgets.report import ROWS
+from hd_widgets.report import ROWS, claims, markdown_table
 from hd_widgets.space import FeatureSpace
 from hd_widgets.store import RatingsStore
 
@@ -161,6 +161,49 @@ def test_results_hold_every_number_and_they_are_sane(run):
     assert hd["energy_to_pH"] < early["energy_to_pH"] < coll["energy_to_pH"]
     assert hd["energy_to_pH"] < rows["real"]["energy_to_pH"]
     assert set(result["seconds"]) == set(rep.STAGES[:-1]) | {"report"}
+
+
+def test_claims_hold_the_run_against_p_h_and_check_the_collapse(run):
+    _, result = run
+    rows = result["table"]["rows"]
+    text = claims(result)
+    assert f"variance ratio {rows['humandiffusion']['variance_ratio']:.2f} (> 1: yes)" in text[0]
+    assert f"exact p_H samples: {rows['pH']['variance_ratio']:.2f}" in text[0]
+    assert "far from it" not in text[0]                     # 300 ratings shape the region
+    coll = rows["humangan_collapsed"]["variance_ratio"]
+    assert f"variance ratio {coll:.3f} (< 0.3: {'yes' if coll < 0.3 else 'NO'})" in text[1]
+    assert not any("ran away" in c for c in text)
+    # too few ratings: HumanDiffusion far wider than p_H is flagged, not passed off
+    wide = json.loads(json.dumps(result))
+    wide["table"]["rows"]["humandiffusion"]["variance_ratio"] = 3 * rows["pH"]["variance_ratio"]
+    assert f"far from it: {BUDGET} ratings were too few" in claims(wide)[0]
+
+
+def test_a_humangan_that_runs_away_is_caught_and_reported(run):
+    """A score with no pull back (here a real network set to a constant outward field)
+    sends HumanGAN off; the run goes on, and the row, table and claims say so."""
+    import torch
+    from hd_widgets.listeners import SimulatedListener
+    from hd_widgets.network import ScoreNet, ScoreNetConfig
+    net = ScoreNet(ScoreNetConfig(d=2)).eval()
+    with torch.no_grad():                                   # score = (5, 5) everywhere
+        net.head_g.weight.zero_(); net.head_g.bias.fill_(5.0)
+        net.head_D.weight.zero_(); net.head_D.bias.fill_(10.0)
+    cfg = rep.ReproduceConfig(budget=BUDGET, particles=500, steps=20, alpha=1e-4)
+    space = FeatureSpace.default(2)
+    samples, _, _, ran_away = rep._sample(cfg, space, net, SimulatedListener.from_data(space.points), False)
+    assert set(ran_away) == {"humangan_collapsed"} and cfg.gan_early_stop < ran_away["humangan_collapsed"]
+    assert np.abs(samples["humangan_collapsed"]).max() > 100 > np.abs(samples["humangan_early"]).max()
+    _, result = run
+    gone = json.loads(json.dumps(result))
+    gone["table"]["rows"]["humangan_collapsed"]["ran_away_at_step"] = ran_away["humangan_collapsed"]
+    step = ran_away["humangan_collapsed"]
+    text = claims(gone)
+    assert f"HumanGAN did not collapse, it ran away: at ascent step {step}" in text[1]
+    assert not any("collapses when trained on" in c for c in text)
+    table = markdown_table(gone)
+    assert f"| HumanGAN, trained on (ran away at ascent step {step}) |" in table
+    assert f"HumanGAN, trained on: ran away at ascent step {step}" in table
 
 
 def test_ratings_spent_are_what_the_plan_said(run):
