@@ -131,11 +131,16 @@ FAR_FROM_PH = 1.5    # a variance ratio this many times above or below p_H's is 
 COLLAPSED = 0.3      # HumanGAN counts as collapsed below this variance ratio
 
 
+def _max_norm(result: dict) -> float:
+    """HumanGAN's runaway threshold in this run (its config; 100 by default)."""
+    return result.get("engine", {}).get("humangan_early", {}).get("max_norm", 100.0)
+
+
 def ran_away_note(result: dict) -> list[str]:
     """One sentence per method whose HumanGAN generator ran away (rows with ``ran_away_at_step``)."""
     rows = result["table"]["rows"]
     return [f"{_RAN_AWAY[k]}: ran away at ascent step {rows[k]['ran_away_at_step']} (generated points "
-            f"beyond |x| = 100), so its numbers describe a runaway, not a collapse."
+            f"beyond |x| = {_max_norm(result):g}), so its numbers describe a runaway, not a collapse."
             for k in ("humangan_early", "humangan_collapsed") if "ran_away_at_step" in rows.get(k, {})]
 
 
@@ -159,10 +164,10 @@ def claims(result: dict) -> list[str]:
             f"network to shape the region (bench/fidelity.py measures the error per budget)"
             if far else ""))
     out = [first + "."]
-    gone = "ran_away_at_step" in coll
-    if gone:
+    if "ran_away_at_step" in coll:
         out.append(f"HumanGAN did not collapse, it ran away: at ascent step "
-                   f"{coll['ran_away_at_step']} its generated points left |x| = 100, because the "
+                   f"{coll['ran_away_at_step']} its generated points left "
+                   f"|x| = {_max_norm(result):g}, because the "
                    f"score network fitted on {budget} ratings has no pull back far from the data "
                    f"(HumanDiffusion's regularised target supplies one; Langevin stayed: "
                    f"variance ratio {vr:.2f}).")
