@@ -6,6 +6,8 @@ budget, seeds and sampler settings, and is scored against exact samples of p_H:
 
 - hd        HumanDiffusion, package defaults (one pair per periphery point, Tobit
             censoring, reuse of ratings, gated pull, directional + consistency loss)
+- hd-far    hd with the network's far prior (ScoreNetConfig.far_prior = 0.5): unrated
+            points beyond the plan's reach taken as D = 0 (named option, off by default)
 - hd-paper  the paper's version (five pairs per point, KDE mode, pull lam * D * ...,
             MSE to the NES target)
 - floor     Langevin with the *true* score, same sampler settings (best possible)
@@ -46,7 +48,7 @@ from hd_widgets.space import FeatureSpace
 
 ESCAPE = 8.0
 sd = lambda a: a.std(ddof=1) if len(a) > 1 else 0.0   # spread over seeds
-METHODS = ["hd", "hd-paper", "floor", "hgan-early", "hgan-collapsed", "grid"]
+METHODS = ["hd", "hd-far", "hd-paper", "floor", "hgan-early", "hgan-collapsed", "grid"]
 
 
 def score_samples(x: np.ndarray, truth: np.ndarray, data: np.ndarray) -> dict:
@@ -112,6 +114,12 @@ def main() -> None:
                 x = langevin(net.score_fn(), data, seed=s, **sampler).samples
                 times["hd"] += time.perf_counter() - t
                 rows["hd"].append(score_samples(x, truth, data))
+                # the same ratings, with the far prior
+                t = time.perf_counter()
+                net_f = train(est, ScoreNetConfig.for_estimate(est, seed=s, far_prior=0.5), progress=False)
+                x = langevin(net_f.score_fn(), data, seed=s, **sampler).samples
+                times["hd-far"] += time.perf_counter() - t
+                rows["hd-far"].append(score_samples(x, truth, data))
                 # the paper's version
                 t = time.perf_counter()
                 plan_p = plan_for_budget(data, B, style="paper", seed=s)

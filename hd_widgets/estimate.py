@@ -219,6 +219,45 @@ class Estimate:
     def __len__(self) -> int:
         return len(self.points)
 
+    def far_points(self, n: int, seed: int | np.random.Generator | None = 0,
+                   quantile: float = 0.99) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` points beyond the region the plan explored, and the regularised target there.
+
+        For the network's ``far_prior`` option: what nobody was asked about, far from every
+        voice, is taken to be unnatural (D = 0), with the target the estimate gives a point
+        of D = 0, the pull lam * w(0) * (x_n - x) / sigma_p^2 towards its nearest datum.
+        "Beyond" is measured from the plan itself, not from any truth: a point is far when
+        its distance to the nearest datum exceeds the ``quantile`` of that distance for
+        periphery points drawn as the plan draws them (datum + sigma_p * N(0, I)).
+        Candidates come from datum + 2 sigma_p * N(0, I).
+
+        Returns
+        -------
+        points : (n, d) ; target : (n, d)
+        """
+        from scipy.spatial import cKDTree
+        rng = np.random.default_rng(seed)
+        anchors = np.unique(self.anchor, axis=0)                          # (N', d)
+        tree, d = cKDTree(anchors), self.d
+        draw = lambda m, scale: anchors[rng.integers(0, len(anchors), m)] + \
+            scale * self.sigma_p * rng.standard_normal((m, d))
+        radius = float(np.quantile(tree.query(draw(20_000, 1.0))[0], quantile))
+        kept: list[np.ndarray] = []
+        have = 0
+        for _ in range(100):                                              # ~20-60 % are kept
+            if have >= n:
+                break
+            cand = draw(max(4 * n, 256), 2.0)
+            cand = cand[tree.query(cand)[0] > radius]
+            kept.append(cand); have += len(cand)
+        pts = np.concatenate(kept)[:n] if kept else np.zeros((0, d))
+        if len(pts) < n:
+            raise RuntimeError(f"found only {len(pts)} of {n} points beyond radius {radius:.3g}")
+        o = self.options
+        w = (o.eps if o.reg_floor else 0.0)                               # w(D = 0), gate (1 - 0) = 1
+        near = anchors[tree.query(pts)[1]]
+        return pts, o.lam * w * (near - pts) / self.sigma_p ** 2
+
     def __repr__(self) -> str:
         o = self.options
         return (f"Estimate(points={len(self)}, d={self.d}, pairs={int(self.n_pairs.sum())}, "

@@ -169,3 +169,27 @@ def test_budget_plans_and_options():
     est = estimate(centers, deltas, datum, data2, rated_pairs(Bump(2), centers, deltas),
                    sigma_p=0.8, sigma_nes=0.3)
     assert repr(est).startswith("Estimate(points=5, d=2")
+
+
+@pytest.mark.parametrize("d", [2, 5])
+def test_far_points_lie_beyond_what_the_plan_explored(d):
+    """The network's far prior: points farther from every datum than the plan's periphery
+    points reach, with the estimate's target for D = 0 there (the pull home)."""
+    from scipy.spatial import cKDTree
+    data = np.random.default_rng(3).normal(size=(30, d))
+    lis = SimulatedListener.from_data(data, seed=0)
+    plan = plan_for_budget(data, 400, seed=0)
+    est = from_plan(plan, PairRatings.from_listener(lis, plan), data)
+    pts, target = est.far_points(300, seed=1)
+    assert pts.shape == target.shape == (300, d)
+    tree = cKDTree(data)
+    dist, near = tree.query(pts)
+    reach = tree.query(est.points)[0]                              # where the plan asked
+    assert dist.min() > np.quantile(reach, 0.95)
+    assert lis.D(pts).max() < 0.05                                 # indeed unnatural there
+    home = data[near] - pts                                        # pull lam * eps * home / sigma_p^2
+    o = est.options
+    np.testing.assert_allclose(target, o.lam * o.eps * home / est.sigma_p ** 2)
+    again, _ = est.far_points(300, seed=1)
+    np.testing.assert_array_equal(pts, again)                      # seeded
+    assert not np.array_equal(pts, est.far_points(300, seed=2)[0])

@@ -99,3 +99,20 @@ def test_default_schedule_follows_the_number_of_rated_pairs():
     assert len(net.history_) == 5
     assert train(gaussian_estimate(2, P=30), progress=False).config == \
         ScoreNetConfig.for_estimate(gaussian_estimate(2, P=30))             # train's default
+
+
+def test_far_prior_is_validated_seeded_and_fits_d_zero_beyond_the_plan():
+    est = gaussian_estimate(2, P=100, options=EstimateOptions(noise_sd=0.05))
+    with pytest.raises(ValueError, match="far_prior"):
+        ScoreNetConfig(far_prior=-0.5)
+    assert ScoreNetConfig().far_prior == 0 and ScoreNetConfig.paper().far_prior == 0
+    cfg = ScoreNetConfig(d=2, steps=400, far_prior=0.5)
+    a, b = train(est, cfg, progress=False), train(est, cfg, progress=False)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(pa, pb, rtol=0, atol=0)
+    x, _ = est.far_points(200, seed=123)                       # fresh points out there
+    D_far, _ = a.predict(x)
+    D_plain, _ = train(est, cfg.with_(far_prior=0.0), progress=False).predict(x)
+    assert np.median(D_far) < 0.05 and np.median(D_far) < np.median(D_plain)
+    home = est.anchor[np.argmin(((x[:, None] - est.anchor[None]) ** 2).sum(-1), 1)] - x
+    assert ((a.score(x) * home).sum(1) > 0).mean() > 0.9       # and the score points home
