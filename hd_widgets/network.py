@@ -28,12 +28,13 @@ is told nothing beyond where the plan asked, and with few ratings it can extrapo
 into an empty corner, which Langevin then fills. ``far_prior = f`` adds f * P unrated points
 beyond the plan's reach (:meth:`~hd_widgets.estimate.Estimate.far_points`), each fitted
 as if it had one pair with both clips rated 0: D = 0, slope 0, and the estimate's pull
-home as the g target. It costs no ratings. Measured outside the benches (ED^2 x 1000 to
-exact p_H, f = 0.5): at 200 ratings it removed the phantom regions (d = 2, 10 seeds:
-mean 16.6 -> 5.1, worst seed 117 -> 18; d = 5, 6 seeds: 70 -> 37); at 500 it was level;
-from 1000 ratings on it cost accuracy (d = 2 at 5000: 0.50 -> 0.95; d = 5 at 1000:
-8.4 -> 10.9), as the pull it imposes beyond the edge squeezes a region the ratings
-already describe. bench/fidelity.py reports it as ``hd-far`` at every budget.
+home as the g target. It costs no ratings. It trades accuracy for robustness:
+bench/fidelity.py (``hd-far``, f = 0.5, ``ed2_u``, 3 seeds) in d = 5 at 200 ratings:
+69.7 +- 41.9 -> 36.8 +- 2.6, escaped particles 32 -> 0; in d = 2 at 200 ratings, over
+10 seeds outside the bench, the worst seed 117 -> 5 and the mean 16.6 -> 5.1, but on the
+bench's 3 seeds 1.48 -> 4.53; from 500 ratings on it costs accuracy (d = 2: 0.12 -> 0.53
+at 1000, 0.52 -> 1.06 at 5000; d = 5: 18.6 -> 27.1 at 500), as the pull it imposes beyond
+the edge squeezes a region the ratings already describe.
 The network's only export to the sampler is a score function ``score_fn(x) -> s``
 (:meth:`ScoreNet.score_fn`), the one currency between network and sampler; its fast
 form skips autograd, packs the two heads into one matrix and reuses buffers.
