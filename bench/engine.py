@@ -18,7 +18,7 @@ Prints
   same network and update, and what compiling costs. The package does not use it: on
   these machines it gained 0.98-1.5x over runs (with inductor's weight freezing 1.26x),
   the fused step still pays one exp and one log per hidden unit and particle (one core:
-  softplus 1.7-2.0 ns per value, log2 alone 1.24, sigmoid 0.47; a compiled softplus with
+  softplus 1.6-2.2 ns per value, log2 alone 1.24, sigmoid 0.47; a compiled softplus with
   a polynomial log1p 1.10), and it needs a compiler at run time. bfloat16 matrix
   products were 2.2x faster (0.29 against 0.63 ms for 10,000 x 64 x 64) but moved the
   particles by ~8e-4 within 200 steps (not the same network), so they are not used either.

@@ -24,10 +24,11 @@ measures the noise and the floor sits on it. ``ed2_u`` (x 1000) is the unbiased
 U-statistic of the squared energy distance on the same samples: 0 on average for a
 perfect sampler, so it shows the gaps between methods that the noise hides.
 ``ran_away`` counts the seeds in which HumanGAN's generator ran away
-(HumanGANDivergence) instead of collapsing. ``escaped`` counts particles that left the space (max_i |x_i| > 8, where p_H has no
-mass): they are left out of the energy and reported instead, for every method alike.
-Timing is not the point here, so torch runs single-threaded (less noise on a shared
-machine). Run: ``python bench/fidelity.py`` (about 10-15 min on 2 cores) or ``--quick``.
+(HumanGANDivergence) instead of collapsing. ``escaped`` counts particles that left the
+space (max_i |x_i| > 8, where p_H has no mass): they are left out of the energy and
+reported instead, for every method alike. Timing is not the point here, so torch runs
+single-threaded (less noise on a shared machine). Run: ``python bench/fidelity.py``
+(about 15 min on 2 cores) or ``--quick``.
 """
 from __future__ import annotations
 

@@ -253,10 +253,8 @@ class Estimate:
         pts = np.concatenate(kept)[:n] if kept else np.zeros((0, d))
         if len(pts) < n:
             raise RuntimeError(f"found only {len(pts)} of {n} points beyond radius {radius:.3g}")
-        o = self.options
-        w = (o.eps if o.reg_floor else 0.0)                               # w(D = 0), gate (1 - 0) = 1
         near = anchors[tree.query(pts)[1]]
-        return pts, o.lam * w * (near - pts) / self.sigma_p ** 2
+        return pts, _pull(np.zeros(n), pts, near, self.sigma_p, self.options)
 
     def __repr__(self) -> str:
         o = self.options
@@ -367,6 +365,16 @@ def estimate_noise_sd(pairs: PairRatings, floor: float = 0.02) -> float:
 
 
 # ---------------------------------------------------------------------- the estimate
+def _pull(D: np.ndarray, pts: np.ndarray, anchor: np.ndarray, sigma_p: float,
+          o: EstimateOptions) -> np.ndarray:
+    """The regularisation part of the target, lam * w(D) * (x_n - x~) / sigma_p^2, (P, d)
+    (module docstring); D (P,), pts and anchor (P, d)."""
+    w = np.maximum(D, o.eps) if o.reg_floor else D
+    if o.reg_gate:
+        w = w * (1 - D) ** o.reg_gate
+    return o.lam * (w[:, None] * (anchor - pts) / sigma_p ** 2)
+
+
 def estimate(centers: np.ndarray, deltas: np.ndarray, datum: np.ndarray, data: np.ndarray,
              pairs: PairRatings, *, sigma_p: float, sigma_nes: float,
              options: EstimateOptions | None = None) -> Estimate:
@@ -435,12 +443,8 @@ def estimate(centers: np.ndarray, deltas: np.ndarray, datum: np.ndarray, data: n
     # regularised target
     pts = centers[used]
     anchor = data[np.asarray(datum)[used]]
-    d_pull = np.maximum(D, o.eps) if o.reg_floor else D
-    if o.reg_gate:
-        d_pull = d_pull * (1 - D) ** o.reg_gate
-    pull = d_pull[:, None] * (anchor - pts) / sigma_p ** 2
     grad_scale = 1.0 if o.reg == "additive" else 1.0 - o.lam
-    reg = o.lam * pull
+    reg = _pull(D, pts, anchor, sigma_p, o)
     target = grad_scale * grad + reg
     score_target = target / np.maximum(D, o.eps)[:, None]
 
