@@ -22,6 +22,13 @@ Prints
   a polynomial log1p 1.10), and it needs a compiler at run time. bfloat16 matrix
   products were 2.2x faster (0.29 against 0.63 ms for 10,000 x 64 x 64) but moved the
   particles by ~8e-4 within 200 steps (not the same network), so they are not used either.
+  The most a hand-written step reached (outside this bench, idle machine): a vectorised
+  softplus with polynomial exp and log1p through numba (within 5e-7 of PyTorch's), bias,
+  sigmoid and update fused the same way, MKL's products in between and the 3-column head
+  padded to 16 columns (MKL's product for 3 columns cost as much as for 64: 0.45-0.56 ms
+  at 10,000 rows, 0.16-0.21 ms for 16): 1.70-1.87x the eager loop. The two 64x64 products
+  alone take ~1 ms of its ~2.7 ms step, so 2.5x stays out of reach in float32 on these
+  CPUs, and the package does not take on a JIT compiler for 1.8x.
 Runs alternate and the best of ``--repeats`` is kept, since the machine is shared.
 torch uses its default thread count (printed).
 """

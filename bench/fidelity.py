@@ -26,9 +26,14 @@ perfect sampler, so it shows the gaps between methods that the noise hides.
 ``ran_away`` counts the seeds in which HumanGAN's generator ran away
 (HumanGANDivergence) instead of collapsing. ``escaped`` counts particles that left the
 space (max_i |x_i| > 8, where p_H has no mass): they are left out of the energy and
-reported instead, for every method alike. Timing is not the point here, so torch runs
-single-threaded (less noise on a shared machine). Run: ``python bench/fidelity.py``
-(about 15 min on 2 cores) or ``--quick``.
+reported instead, for every method alike. ``paired`` lines compare each HumanDiffusion
+variant with the grid seed by seed (the same exact samples of p_H, so their noise
+cancels): the mean difference of ``ed2_u`` and its 95 % t-interval over seeds. The
+``hd_vs_grid_paired`` verdict calls hd ahead or behind only where that interval excludes
+0 ("level" otherwise): with few seeds most gaps in d = 2 are within the noise. Timing is
+not the point here, so torch runs single-threaded (less noise on a shared machine). Run:
+``python bench/fidelity.py`` (about 15 min on 2 cores; ``--seeds 6`` about 34 min) or
+``--quick``.
 """
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ import argparse
 import time
 
 import numpy as np
+from scipy import stats
 import torch
 
 from hd_widgets.baselines import PerceptionMap
@@ -62,6 +68,15 @@ def score_samples(x: np.ndarray, truth: np.ndarray, data: np.ndarray) -> dict:
             if len(kept) > 1 else np.inf,
             "vr": variance_ratio(kept, data) if len(kept) > 1 else np.nan,
             "escaped": int(far.sum())}
+
+
+def paired(a: list[dict], b: list[dict], key: str = "ed2") -> tuple[float, float, float]:
+    """Mean of a - b over seeds and its 95 % t-interval, (mean, lo, hi)."""
+    diff = np.array([ra[key] - rb[key] for ra, rb in zip(a, b)])
+    if len(diff) < 2 or not np.all(np.isfinite(diff)):
+        return float(diff.mean()), -np.inf, np.inf
+    half = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / np.sqrt(len(diff))
+    return float(diff.mean()), float(diff.mean() - half), float(diff.mean() + half)
 
 
 def climb(gan: HumanGAN, score, data=None) -> bool:
@@ -161,13 +176,23 @@ def main() -> None:
                       f"variance_ratio={v.mean():.2f} energy_sd={sd(e):.4f} "
                       f"ed2_u={u.mean():.2f} ed2_u_sd={sd(u):.2f} "
                       f"escaped={esc} {away}seconds={times[m]:.1f}", flush=True)
+            for m in ("hd", "hd-far", "hd-paper"):
+                mean, lo, hi = paired(rows[m], rows["grid"])
+                summary[d, B, m, "vs grid"] = (mean, lo, hi)
+                print(f"paired d={d} budget={B} method={m} vs=grid ed2_u_diff={mean:+.2f} "
+                      f"ci95=[{lo:+.2f}, {hi:+.2f}]", flush=True)
     print(f"total_seconds: {time.perf_counter() - t_all:.0f}")
     for d in args.dims:
         ahead = [B for B in args.budgets if summary[d, B, "hd"][0] < summary[d, B, "grid"][0]]
         print(f"hd_ahead_of_grid d={d}: at budgets {ahead} of {args.budgets}")
         ahead_u = [B for B in args.budgets if summary[d, B, "hd"][3] < summary[d, B, "grid"][3]]
         print(f"hd_ahead_of_grid_ed2_u d={d}: at budgets {ahead_u} of {args.budgets}")
-    if (2, 1000) in {(d, B) for d, B, _ in summary}:
+        verdict = {"ahead": [], "level": [], "behind": []}
+        for B in args.budgets:
+            _, lo, hi = summary[d, B, "hd", "vs grid"]
+            verdict["ahead" if hi < 0 else "behind" if lo > 0 else "level"].append(B)
+        print(f"hd_vs_grid_paired d={d}: " + "; ".join(f"{k} at {v}" for k, v in verdict.items()))
+    if (2, 1000, "hd") in summary:
         print(f"hd_vs_floor_at_1000: {summary[2, 1000, 'hd'][0] / summary[2, 1000, 'floor'][0]:.2f}")
 
 
