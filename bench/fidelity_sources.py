@@ -1,0 +1,135 @@
+"""Where does HumanDiffusion's error come from? A diagnosis for bench/fidelity.py, no goal.
+
+bench/fidelity.py finds HumanDiffusion behind a directly rated grid in d = 2 at small
+budgets. This bench swaps the parts of the package default for the truth one at a time,
+with bench/fidelity.py's seeds, plans, ratings and sampler settings, and prints, per
+method, budget and dimension, ``ed2_u`` (x 1000, the unbiased squared energy distance to
+exact samples of p_H: 0 on average for a perfect sampler) and ``low_D``, the fraction of
+samples where the true D < 0.1:
+
+- floor               Langevin on the true score grad log D.
+- exact-target        the score the network is trained towards, from the truth:
+                      (grad D + pull) / max(D, eps), the pull averaged over the data a
+                      periphery point may have been drawn around (its expectation given x~).
+                      What the regularised target itself costs.
+- exact-target/net-D  that numerator over the network's max(D_phi, eps): the D head's share.
+- net-g/true-D        the network's g over the true max(D, eps): the g head's share.
+- hd                  the package default, g_phi / max(D_phi, eps).
+- hd-noise-free       hd on ratings without rating noise (same plan; the Tobit model is
+                      given a noise sd of 0.02, since it needs one).
+- hd-mean-pull        hd with each point's pull towards that expectation instead of its
+                      own datum (the paper's target averaged exactly over the datum).
+- grid                bench/fidelity.py's grid at the same budget.
+
+``paired`` lines give each method minus hd, seed by seed: the mean and its 95 % t-interval.
+Run: ``python bench/fidelity_sources.py`` (d = 2, 500 and 1000 ratings, 3 seeds: about
+8 min on 2 cores).
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+import time
+
+import numpy as np
+import torch
+
+from hd_widgets.baselines import PerceptionMap
+from hd_widgets.estimate import Estimate, EstimateOptions, PairRatings, _pull, from_plan, plan_for_budget
+from hd_widgets.langevin import langevin, numpy_score_fn
+from hd_widgets.listeners import SimulatedListener
+from hd_widgets.network import ScoreNetConfig, train
+from hd_widgets.space import FeatureSpace
+
+from fidelity import paired, score_samples   # same scoring and interval as bench/fidelity.py
+
+METHODS = ["floor", "exact-target", "exact-target/net-D", "net-g/true-D", "hd",
+           "hd-noise-free", "hd-mean-pull", "grid"]
+
+
+def expected_anchor(x: np.ndarray, data: np.ndarray, sigma_p: float) -> np.ndarray:
+    """E[x_n | x~ = x] when x~ = x_n + sigma_p * N(0, I) with x_n uniform over the data, (n, d)."""
+    logw = -((x[:, None, :] - data[None]) ** 2).sum(-1) / (2 * sigma_p ** 2)   # (n, N)
+    w = np.exp(logw - logw.max(1, keepdims=True))
+    return (w / w.sum(1, keepdims=True)) @ data
+
+
+def with_mean_pull(est: Estimate, data: np.ndarray) -> Estimate:
+    """``est`` with every point's pull aimed at :func:`expected_anchor` instead of its datum."""
+    anchor = expected_anchor(est.points, data, est.sigma_p)
+    reg = _pull(est.D, est.points, anchor, est.sigma_p, est.options)
+    target = est.grad_scale * est.grad + reg
+    return replace(est, anchor=anchor, reg=reg, target=target,
+                   score_target=target / np.maximum(est.D, est.options.eps)[:, None])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--samples", type=int, default=5000)
+    ap.add_argument("--steps", type=int, default=1000, help="Langevin steps")
+    ap.add_argument("--alpha", type=float, default=0.01, help="Langevin step size")
+    ap.add_argument("--budgets", type=int, nargs="+", default=[500, 1000])
+    ap.add_argument("--dims", type=int, nargs="+", default=[2])
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    t_all = time.perf_counter()
+    for d in args.dims:
+        data = FeatureSpace.default(d).points
+        lis = SimulatedListener.from_data(data, seed=0)
+        opts = EstimateOptions()
+        sampler = dict(n=args.samples, alpha=args.alpha, n_steps=args.steps, max_norm=float("inf"))
+        for B in args.budgets:
+            rows = {m: [] for m in METHODS}
+            for s in range(args.seeds):
+                truth = lis.sample_pH(args.samples, rng=1000 + s)
+                plan = plan_for_budget(data, B, seed=s)
+                sigma_p = plan.config["sigma_p"]
+                est = from_plan(plan, PairRatings.from_listener(lis.with_(seed=10_000 + s), plan), data, opts)
+                net = train(est, ScoreNetConfig.for_estimate(est, seed=s), progress=False)
+
+                def exact_num(x: np.ndarray) -> np.ndarray:   # grad D + pull, from the truth
+                    D = lis.D(x)
+                    return lis.grad_D(x) + _pull(D, x, expected_anchor(x, data, sigma_p), sigma_p, opts)
+
+                def net_D(x: np.ndarray) -> np.ndarray:
+                    return np.maximum(net.predict(x)[0], opts.eps)[:, None]
+
+                scores = {
+                    "floor": numpy_score_fn(lis.score),
+                    "exact-target": numpy_score_fn(lambda x: exact_num(x) / np.maximum(lis.D(x), opts.eps)[:, None]),
+                    "exact-target/net-D": numpy_score_fn(lambda x: exact_num(x) / net_D(x)),
+                    "net-g/true-D": numpy_score_fn(lambda x: net.predict(x)[1] / np.maximum(lis.D(x), opts.eps)[:, None]),
+                    "hd": net.score_fn(),
+                }
+                est_nf = from_plan(plan, PairRatings.from_listener(lis.with_(seed=10_000 + s, noise=0.0), plan),
+                                   data, opts.with_(noise_sd=0.02))
+                scores["hd-noise-free"] = train(est_nf, ScoreNetConfig.for_estimate(est_nf, seed=s),
+                                                progress=False).score_fn()
+                est_mp = with_mean_pull(est, data)
+                scores["hd-mean-pull"] = train(est_mp, ScoreNetConfig.for_estimate(est_mp, seed=s),
+                                               progress=False).score_fn()
+                for m, f in scores.items():
+                    x = langevin(f, data, seed=s, **sampler).samples
+                    rows[m].append({**score_samples(x, truth, data), "low_D": float(np.mean(lis.D(x) < 0.1))})
+                pmap = PerceptionMap.from_listener(lis.with_(seed=30_000 + s), data, B)
+                x = pmap.sample(args.samples, rng=s)
+                rows["grid"].append({**score_samples(x, truth, data), "low_D": float(np.mean(lis.D(x) < 0.1))})
+            exact_low = float(np.mean(lis.D(lis.sample_pH(20_000, rng=1)) < 0.1))
+            for m in METHODS:
+                u = np.array([r["ed2"] for r in rows[m]])
+                low = np.mean([r["low_D"] for r in rows[m]])
+                esc = sum(r["escaped"] for r in rows[m])
+                print(f"source d={d} budget={B} method={m} ed2_u={u.mean():.2f} "
+                      f"ed2_u_sd={u.std(ddof=1) if len(u) > 1 else 0.0:.2f} low_D={low:.4f} "
+                      f"(p_H: {exact_low:.4f}) escaped={esc}", flush=True)
+            for m in METHODS:
+                if m != "hd":
+                    mean, lo, hi = paired(rows[m], rows["hd"])
+                    print(f"paired d={d} budget={B} method={m} vs=hd ed2_u_diff={mean:+.2f} "
+                          f"ci95=[{lo:+.2f}, {hi:+.2f}]", flush=True)
+    print(f"total_seconds: {time.perf_counter() - t_all:.0f}")
+
+
+if __name__ == "__main__":
+    main()
