@@ -26,9 +26,22 @@ Prints
   softplus with polynomial exp and log1p through numba (within 5e-7 of PyTorch's), bias,
   sigmoid and update fused the same way, MKL's products in between and the 3-column head
   padded to 16 columns (MKL's product for 3 columns cost as much as for 64: 0.45-0.56 ms
-  at 10,000 rows, 0.16-0.21 ms for 16): 1.70-1.87x the eager loop. The two 64x64 products
-  alone take ~1 ms of its ~2.7 ms step, so 2.5x stays out of reach in float32 on these
-  CPUs, and the package does not take on a JIT compiler for 1.8x.
+  at 10,000 rows, 0.16-0.21 ms for 16): 1.70-1.87x the eager loop. The step's own
+  breakdown (below) says why 2.5x stays out of reach in float32 on these CPUs: with
+  PyTorch's softplus and everything else free a step would reach about 1.5x, so the
+  softplus alone would have to become several times faster than PyTorch's and the rest
+  nearly free; the package does not take on a JIT compiler for 1.8x.
+- ``eager_step_ms`` and what one step of it is made of, timed in this run on the same
+  10,000 rows (best of 20): ``products`` (the four matrix products of the network,
+  2 -> 64, two 64 -> 64 and the 64 -> 1 + d head, each into a preallocated output and
+  each through the faster of PyTorch's BLAS (MKL) and NumPy's (OpenBLAS): MKL takes as
+  long for the 3-column head as for a 64-column product), ``softplus`` (PyTorch's, in
+  place, on the three 10,000 x 64 hidden blocks) and the rest (bias, heads, update,
+  noise, allocation). Context only, they say where a faster step has to come from:
+  ``langevin_speedup_bound_products_only`` is eager_step / products, what a float32 step
+  would reach if everything but the products were free, and
+  ``langevin_speedup_bound_products_softplus`` is eager_step / (products + softplus),
+  what it would reach with PyTorch's softplus and everything else free.
 Runs alternate and the best of ``--repeats`` is kept, since the machine is shared.
 torch uses its default thread count (printed).
 """
@@ -86,6 +99,46 @@ def run_steps(step, x0: torch.Tensor, alpha: float, n_steps: int, seed: int) -> 
     return x
 
 
+def best_ms(f, reps: int = 20) -> float:
+    """Best wall time of ``f()`` over ``reps`` calls, in ms (after one warm-up call)."""
+    f()
+    out = []
+    for _ in range(reps):
+        t = time.perf_counter(); f(); out.append(time.perf_counter() - t)
+    return 1e3 * min(out)
+
+
+def step_parts(net: ScoreNet, x: torch.Tensor) -> dict[str, float]:
+    """ms per step on rows ``x``: the network's matrix products alone, its softplus
+    layers alone (in place), and the whole eager step (forward, score, update, noise)."""
+    lins = [m for m in net.body if isinstance(m, torch.nn.Linear)]
+    heads = torch.cat([net.head_D.weight, net.head_g.weight]).detach()
+    mats = [m.weight.detach().t().contiguous() for m in lins] + [heads.t().contiguous()]
+    ins = [x] + [torch.randn(len(x), W.shape[0]) for W in mats[1:]]
+    outs = [torch.empty(len(x), W.shape[1]) for W in mats]
+    acts = [torch.randn(len(x), m.out_features) for m in lins]
+    gen = torch.Generator().manual_seed(0)
+    with torch.inference_mode():     # each product through the faster BLAS
+        product_ms = sum(min(best_ms(lambda: torch.mm(a, W, out=o)),
+                             best_ms(lambda: np.matmul(a.numpy(), W.numpy(), out=o.numpy())))
+                         for a, W, o in zip(ins, mats, outs))
+
+    def softplus():
+        for a in acts:
+            torch.ops.aten.softplus.out(a, 1, 20, out=a)
+
+    def eager_step():
+        with torch.no_grad():
+            D, g = net(x)
+            s = g / D.clamp_min(net.config.eps).unsqueeze(-1)
+            return x + 0.005 * s + 0.1 * torch.randn(x.shape, generator=gen)
+
+    with torch.inference_mode():
+        parts = {"products": product_ms, "softplus": best_ms(softplus)}
+    parts["eager_step"] = best_ms(eager_step)
+    return parts
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--particles", type=int, default=10_000)
@@ -133,6 +186,13 @@ def main() -> None:
     print(f"langevin_particle_steps_per_s: {n * T / best['ours']:.3g}")
     print(f"langevin_speedup_vs_eager: {best['eager'] / best['ours']:.2f}")
     print(f"langevin_speedup_vs_eager_autograd: {best['eager_autograd'] / best['ours']:.2f}")
+    parts = step_parts(net, x0)
+    rest = parts["eager_step"] - parts["products"] - parts["softplus"]
+    print(f"eager_step_ms: {parts['eager_step']:.2f}   (products {parts['products']:.2f}, "
+          f"softplus {parts['softplus']:.2f}, the rest {rest:.2f})")
+    print(f"langevin_speedup_bound_products_only: {parts['eager_step'] / parts['products']:.2f}")
+    print(f"langevin_speedup_bound_products_softplus: "
+          f"{parts['eager_step'] / (parts['products'] + parts['softplus']):.2f}")
     if "compiled" in best:
         print(f"compile_s: {compile_s:.1f}")
         print(f"langevin_speedup_compiled_vs_eager: {best['eager'] / best['compiled']:.2f}")

@@ -19,11 +19,17 @@ samples where the true D < 0.1:
                       given a noise sd of 0.02, since it needs one).
 - hd-mean-pull        hd with each point's pull towards that expectation instead of its
                       own datum (the paper's target averaged exactly over the datum).
+- net-D-density       no score at all: p proportional to the network's D head itself, sampled
+                      by Metropolis-adjusted Langevin (the network's score as the proposal
+                      drift, accepted by D_phi), as the grid samples its rated map. Can the
+                      D head replace the g head?
 - grid                bench/fidelity.py's grid at the same budget.
 
+``d_head_edge`` says how sharp the D head is at the edge of the acceptable region: its
+mean over points (a cloud 1.5x wider than p_H) where the true D is between 0.02 and 0.1.
 ``paired`` lines give each method minus hd, seed by seed: the mean and its 95 % t-interval.
-Run: ``python bench/fidelity_sources.py`` (d = 2, 500 and 1000 ratings, 3 seeds: about
-12 min on 2 cores).
+Run: ``python bench/fidelity_sources.py`` (d = 2, 500 and 1000 ratings, 3 seeds: 8-12 min
+on 2 cores).
 """
 from __future__ import annotations
 
@@ -38,13 +44,45 @@ from hd_widgets.baselines import PerceptionMap
 from hd_widgets.estimate import Estimate, EstimateOptions, PairRatings, _pull, from_plan, plan_for_budget
 from hd_widgets.langevin import langevin, numpy_score_fn
 from hd_widgets.listeners import SimulatedListener
-from hd_widgets.network import ScoreNetConfig, train
+from hd_widgets.network import ScoreNet, ScoreNetConfig, train
 from hd_widgets.space import FeatureSpace
 
 from fidelity import paired, score_samples   # same scoring and interval as bench/fidelity.py
 
 METHODS = ["floor", "exact-target", "exact-target/net-D", "net-g/true-D", "hd",
-           "hd-noise-free", "hd-mean-pull", "grid"]
+           "hd-noise-free", "hd-mean-pull", "net-D-density", "grid"]
+
+
+def mala_on_D(net: ScoreNet, data: np.ndarray, n: int, alpha: float, n_steps: int,
+              seed: int) -> tuple[np.ndarray, float]:
+    """Samples (n, d) of p proportional to the network's D_phi, and the acceptance rate.
+
+    Metropolis-adjusted Langevin: propose y = x + alpha / 2 s(x) + sqrt(alpha) z with the
+    network's score s, accept with min(1, D(y) q(x | y) / (D(x) q(y | x))). Written here
+    because the package's sampler is the paper's unadjusted one; this is a diagnosis.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.as_tensor(data, dtype=torch.float32)[torch.randint(len(data), (n,), generator=gen)]
+    eps = net.config.eps
+
+    def log_d_and_score(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        D, g = net(z)
+        return torch.log(D.clamp_min(1e-30)), g / D.clamp_min(eps).unsqueeze(-1)
+
+    accepted = 0.0
+    with torch.inference_mode():
+        lp, s = log_d_and_score(x)
+        for _ in range(n_steps):
+            z = torch.randn(x.shape, generator=gen)
+            y = x + alpha / 2 * s + np.sqrt(alpha) * z
+            lpy, sy = log_d_and_score(y)
+            back = x - y - alpha / 2 * sy                       # log q(x | y) - log q(y | x)
+            log_ratio = lpy - lp - (back ** 2).sum(1) / (2 * alpha) + (z ** 2).sum(1) / 2
+            ok = torch.log(torch.rand(n, generator=gen)) < log_ratio
+            accepted += float(ok.float().mean())
+            x = torch.where(ok[:, None], y, x)
+            lp, s = torch.where(ok, lpy, lp), torch.where(ok[:, None], sy, s)
+    return x.numpy().astype(np.float64), accepted / max(n_steps, 1)
 
 
 def expected_anchor(x: np.ndarray, data: np.ndarray, sigma_p: float) -> np.ndarray:
@@ -80,8 +118,11 @@ def main() -> None:
         opts = EstimateOptions()
         sampler = dict(n=args.samples, alpha=args.alpha, n_steps=args.steps, max_norm=float("inf"))
         exact_low = float(np.mean(lis.D(lis.sample_pH(20_000, rng=1)) < 0.1))   # p_H's own low_D
+        edge_pts = lis.sample_pH(20_000, rng=2) * 1.5                            # a wider cloud
+        edge_D = lis.D(edge_pts)
         for B in args.budgets:
             rows = {m: [] for m in METHODS}
+            edge_rows: list[float] = []
             for s in range(args.seeds):
                 truth = lis.sample_pH(args.samples, rng=1000 + s)
                 plan = plan_for_budget(data, B, seed=s)
@@ -113,6 +154,11 @@ def main() -> None:
                 for m, f in scores.items():
                     x = langevin(f, data, seed=s, **sampler).samples
                     rows[m].append({**score_samples(x, truth, data), "low_D": float(np.mean(lis.D(x) < 0.1))})
+                band = (edge_D >= 0.02) & (edge_D < 0.1)        # the edge of the acceptable region
+                edge_rows.append(float(net.predict(edge_pts[band])[0].mean()))
+                x, acc = mala_on_D(net, data, args.samples, args.alpha, args.steps, seed=s)
+                rows["net-D-density"].append({**score_samples(x, truth, data), "acceptance": acc,
+                                              "low_D": float(np.mean(lis.D(x) < 0.1))})
                 pmap = PerceptionMap.from_listener(lis.with_(seed=30_000 + s), data, B)
                 x = pmap.sample(args.samples, rng=s)
                 rows["grid"].append({**score_samples(x, truth, data), "low_D": float(np.mean(lis.D(x) < 0.1))})
@@ -122,7 +168,12 @@ def main() -> None:
                 esc = sum(r["escaped"] for r in rows[m])
                 print(f"source d={d} budget={B} method={m} ed2_u={u.mean():.2f} "
                       f"ed2_u_sd={u.std(ddof=1) if len(u) > 1 else 0.0:.2f} low_D={low:.4f} "
-                      f"(p_H: {exact_low:.4f}) escaped={esc}", flush=True)
+                      f"(p_H: {exact_low:.4f}) escaped={esc}"
+                      + (f" acceptance={np.mean([r['acceptance'] for r in rows[m]]):.3f}"
+                         if "acceptance" in rows[m][0] else ""), flush=True)
+            print(f"d_head_edge d={d} budget={B}: where the true D is in [0.02, 0.1) (mean "
+                  f"{edge_D[(edge_D >= 0.02) & (edge_D < 0.1)].mean():.3f}) the network's D reads "
+                  f"{np.mean(edge_rows):.3f}", flush=True)
             for m in METHODS:
                 if m != "hd":
                     mean, lo, hi = paired(rows[m], rows["hd"])
