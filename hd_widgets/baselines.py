@@ -26,7 +26,8 @@ def grid_axes(data: np.ndarray, n_ratings: int, *, margin: float = 2.0,
 
     k = floor(n_ratings ** (1 / d)) nodes per axis (at least ``min_per_axis``) spanning
     the data's bounding box widened by ``margin`` on every side; each of the k^d nodes
-    is rated ``repeats = n_ratings // k^d`` times (at least once).
+    is rated ``repeats = n_ratings // k^d`` times. A budget below ``min_per_axis ** d``
+    cannot pay for the smallest grid and is a ValueError.
 
     Returns
     -------
@@ -34,11 +35,16 @@ def grid_axes(data: np.ndarray, n_ratings: int, *, margin: float = 2.0,
     repeats : int
     """
     data = np.asarray(data, dtype=np.float64)
+    if data.ndim != 2 or len(data) == 0:
+        raise ValueError(f"data must have shape (N, d) with N > 0, got {data.shape}")
     d = data.shape[1]
+    if int(n_ratings) != n_ratings or n_ratings < min_per_axis ** d:
+        raise ValueError(f"a grid of {min_per_axis} nodes per axis in d = {d} costs "
+                         f"{min_per_axis ** d} ratings; a budget of {n_ratings!r} cannot pay for it")
     k = max(min_per_axis, int(np.floor(n_ratings ** (1 / d) + 1e-9)))
     lo, hi = data.min(0) - margin, data.max(0) + margin
     axes = [np.linspace(a, b, k) for a, b in zip(lo, hi)]
-    return axes, max(1, int(n_ratings) // k ** d)
+    return axes, int(n_ratings) // k ** d
 
 
 def _mesh(axes: list[np.ndarray]) -> np.ndarray:

@@ -123,6 +123,12 @@ class PairRatings:
 
     def __post_init__(self) -> None:
         m = len(np.atleast_1d(self.periphery))
+        sizes = {name: np.size(getattr(self, name)) for name in ("periphery", "pair", "plus", "minus")}
+        if self.rater is not None:
+            sizes["rater"] = np.size(self.rater)
+        if set(sizes.values()) != {m}:
+            raise ValueError(f"periphery, pair, plus, minus (and rater) must have one entry per "
+                             f"rated pair; got lengths {sizes}")
         for name in ("periphery", "pair"):
             object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=np.int64).reshape(m))
         for name in ("plus", "minus"):
@@ -274,12 +280,18 @@ def plan_for_budget(data: np.ndarray, n_ratings: int, *, style: str = "refined",
     ``style="refined"`` (default): one pair per periphery point, so P = n_ratings / 2
     points -- the network averages noise across neighbours better than NES averages it
     within a point. ``style="paper"``: five pairs per point (the paper's R = 5).
-    ``n_pairs`` overrides either. Returns :func:`hd_widgets.plan.nes_plan`'s plan.
+    ``n_pairs`` overrides either. Returns :func:`hd_widgets.plan.nes_plan`'s plan, which
+    never costs more than ``n_ratings``; a budget too small for one point is a ValueError.
     """
     if style not in ("refined", "paper"):
         raise ValueError("style must be 'refined' or 'paper'")
     R = n_pairs if n_pairs is not None else (1 if style == "refined" else 5)
-    P = max(1, int(n_ratings) // (2 * R))
+    if R < 1:
+        raise ValueError(f"n_pairs must be at least 1, got {R}")
+    if int(n_ratings) != n_ratings or n_ratings < 2 * R:
+        raise ValueError(f"a budget of {n_ratings!r} ratings cannot pay for one periphery point "
+                         f"with {R} pair(s) ({2 * R} ratings)")
+    P = int(n_ratings) // (2 * R)
     return nes_plan(data, n_periphery=P, n_pairs=R, sigma_p=sigma_p, sigma_nes=sigma_nes,
                     seed=seed, name=name)
 
@@ -399,6 +411,10 @@ def estimate(centers: np.ndarray, deltas: np.ndarray, datum: np.ndarray, data: n
     centers = np.asarray(centers, dtype=np.float64)
     deltas = np.asarray(deltas, dtype=np.float64)
     data = np.asarray(data, dtype=np.float64)
+    if deltas.ndim != 3 or centers.shape != (deltas.shape[0], deltas.shape[2]) \
+            or data.ndim != 2 or data.shape[1] != deltas.shape[2]:
+        raise ValueError(f"centers (P, d), deltas (P, R, d) and data (N, d) disagree: "
+                         f"{centers.shape}, {deltas.shape}, {data.shape}")
     P, R, d = deltas.shape
     if len(pairs) == 0:
         raise ValueError("no rated pairs to estimate from")

@@ -56,6 +56,17 @@ class HumanGANConfig:
                                 # (as Langevin's: 100 data standard deviations)
     seed: int = 0               # weights, latent draws
 
+    def __post_init__(self) -> None:
+        if self.d < 1 or self.hidden < 1 or self.layers < 1 or self.batch < 1 \
+                or (self.z_dim is not None and self.z_dim < 1):
+            raise ValueError("d, z_dim, hidden, layers and batch must be >= 1")
+        if self.init_steps < 0 or self.steps < 0 or (self.early_stop is not None and self.early_stop < 0):
+            raise ValueError("init_steps, steps and early_stop must be >= 0")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        if not self.max_norm > 0:
+            raise ValueError(f"max_norm must be > 0, got {self.max_norm!r}")
+
     def with_(self, **changes) -> "HumanGANConfig":
         return replace(self, **changes)
 
@@ -124,16 +135,21 @@ class HumanGAN(nn.Module):
 
     def sample(self, n: int, seed: int | None = 0) -> np.ndarray:
         """n generated points, shape (n, d), from z ~ N(0, I) drawn with ``seed``."""
+        if int(n) != n or n < 0:
+            raise ValueError(f"n must be a whole number >= 0, got {n!r}")
         gen = torch.Generator().manual_seed(0 if seed is None else int(seed))
         with torch.inference_mode():
-            return self(torch.randn(n, self.z_dim, generator=gen)).numpy().astype(np.float64)
+            return self(torch.randn(int(n), self.z_dim, generator=gen)).numpy().astype(np.float64)
 
     def _z(self) -> torch.Tensor:
         return torch.randn(self.config.batch, self.z_dim, generator=self._gen)
 
     def fit_data(self, data: np.ndarray, steps: int | None = None, progress: bool = True) -> "HumanGAN":
         """Fit G to the real data (energy distance), the warm start of both variants."""
-        y = torch.as_tensor(np.asarray(data, dtype=np.float32))
+        data = np.asarray(data, dtype=np.float32)
+        if data.ndim != 2 or data.shape[1] != self.config.d or len(data) < 2:
+            raise ValueError(f"data must have shape (N, {self.config.d}) with N >= 2, got {data.shape}")
+        y = torch.as_tensor(data)
         opt = torch.optim.Adam(self.parameters(), lr=self.config.lr)
         n = self.config.init_steps if steps is None else steps
         with torch_threads(1):                                      # see threads.py
@@ -153,6 +169,9 @@ class HumanGAN(nn.Module):
                 if bool(bad.any()):
                     raise HumanGANDivergence(self.ascent_steps_, int(bad.sum()), len(x), c.max_norm)
                 s = grad_fn(x.detach())                             # (B, d): grad of log D at x
+                if s.shape != x.shape:                              # would broadcast silently
+                    raise ValueError(f"the score returned shape {tuple(s.shape)} for points of "
+                                     f"shape {tuple(x.shape)}; it must return (n, d)")
                 loss = -(s * x).sum(1).mean()                       # d loss / dx = -s / B
                 opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
                 self.history_.append(float(s.norm(dim=1).mean()))

@@ -130,16 +130,31 @@ def langevin(score_fn: ScoreFn, x0: np.ndarray | torch.Tensor, *, alpha: float =
     ------
     LangevinDivergence
         When particles explode; the message says when and how many.
+    ValueError
+        For bad arguments: non-finite starting points, a score of the wrong shape,
+        non-positive step size, negative counts.
     """
     if not (math.isfinite(noise) and noise >= 0):
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
     if not (math.isfinite(alpha) and alpha > 0):
         raise ValueError(f"alpha (step size) must be a finite number > 0, got {alpha!r}")
+    for name, value, least in (("n_steps", n_steps, 0), ("chunk", chunk, 1),
+                               ("check_every", check_every, 1), ("record_every", record_every, 0)):
+        if int(value) != value or value < least:
+            raise ValueError(f"{name} must be a whole number >= {least}, got {value!r}")
+    if n is not None and (int(n) != n or n < 1):
+        raise ValueError(f"n (particles) must be a whole number >= 1, got {n!r}")
+    if not max_norm > 0:
+        raise ValueError(f"max_norm must be > 0, got {max_norm!r}")
     gen = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(
         0 if seed is None else int(seed))
     x = torch.as_tensor(x0).detach().to(torch.float32)
-    if x.ndim != 2:
-        raise ValueError(f"x0 must have shape (n, d), got {tuple(x.shape)}")
+    if x.ndim != 2 or len(x) == 0:
+        raise ValueError(f"x0 must have shape (n, d) with n >= 1, got {tuple(x.shape)}")
+    bad = ~torch.isfinite(x).all(1)
+    if bool(bad.any()):
+        raise ValueError(f"x0 has {int(bad.sum())} row(s) with NaN or infinite values "
+                         f"(first: row {int(bad.nonzero()[0])}); starting points must be finite")
     if n is not None and n != len(x):
         x = x[torch.randint(len(x), (n,), generator=gen)]
     x = x.clone().contiguous()                                   # (n, d), updated in place
@@ -155,7 +170,11 @@ def langevin(score_fn: ScoreFn, x0: np.ndarray | torch.Tensor, *, alpha: float =
             torch.randn(m, d, generator=gen, out=z)
             for s in range(0, m, chunk):
                 xc = x[s:s + chunk]
-                xc.add_(score_fn(xc), alpha=half).add_(z[s:s + chunk], alpha=root)
+                sc = score_fn(xc)
+                if sc.shape != xc.shape:       # would broadcast silently, e.g. (m, 1) onto (m, d)
+                    raise ValueError(f"score_fn returned shape {tuple(sc.shape)} for particles "
+                                     f"of shape {tuple(xc.shape)}; it must return (m, d)")
+                xc.add_(sc, alpha=half).add_(z[s:s + chunk], alpha=root)
             if t % check_every == 0 or t == n_steps:
                 bad = ~torch.isfinite(x).all(1) | (x.abs().amax(1) > max_norm)
                 if bool(bad.any()):

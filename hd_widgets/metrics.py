@@ -88,9 +88,21 @@ def energy_distance(x: np.ndarray, y: np.ndarray, *, statistic: str = "v",
 
 
 def variance_ratio(sample: np.ndarray, data: np.ndarray) -> float:
-    """Total variance of ``sample`` (n, d) over total variance of ``data`` (N, d)."""
+    """Total variance of ``sample`` (n, d) over total variance of ``data`` (N, d).
+
+    inf if the sample holds non-finite points (a sampler that diverged); a ValueError if
+    the shapes disagree or the data have no variance to compare against.
+    """
     sample = np.asarray(sample, dtype=np.float64)
     data = np.asarray(data, dtype=np.float64)
+    if sample.ndim != 2 or data.ndim != 2 or sample.shape[1] != data.shape[1]:
+        raise ValueError(f"sample and data must be (n, d) and (N, d) with the same d, "
+                         f"got {sample.shape} and {data.shape}")
+    if len(sample) < 2 or len(data) < 2:
+        raise ValueError("need at least 2 points in the sample and in the data")
     if not np.all(np.isfinite(sample)):
         return float("inf")
-    return float(sample.var(axis=0).sum() / data.var(axis=0).sum())
+    total = data.var(axis=0).sum()
+    if not total > 0:
+        raise ValueError("the data have zero variance (all points equal): no ratio to take")
+    return float(sample.var(axis=0).sum() / total)

@@ -85,8 +85,16 @@ class ScoreNetConfig:
     def __post_init__(self) -> None:
         if self.g_loss not in ("directional", "nes"):
             raise ValueError("g_loss must be 'directional' or 'nes'")
-        if self.d < 1 or self.hidden < 1 or self.layers < 1 or self.steps < 0:
-            raise ValueError("d, hidden, layers must be >= 1 and steps >= 0")
+        if self.d < 1 or self.hidden < 1 or self.layers < 1 or self.steps < 0 or self.batch < 1:
+            raise ValueError("d, hidden, layers, batch must be >= 1 and steps >= 0")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        if not 0 < self.eps < 1:
+            raise ValueError(f"eps must be in (0, 1), got {self.eps!r}")
+        for name in ("obs_weight", "consistency"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
         if not (math.isfinite(self.far_prior) and self.far_prior >= 0):
             raise ValueError(f"far_prior must be a finite number >= 0, got {self.far_prior!r}")
 
@@ -146,6 +154,8 @@ class ScoreNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (n, d) -> D (n,), g (n, d)."""
+        if x.ndim != 2 or x.shape[1] != self.config.d:
+            raise ValueError(f"expected points of shape (n, {self.config.d}), got {tuple(x.shape)}")
         h = self.body(x)                                   # (n, hidden)
         return torch.sigmoid(self.head_D(h)).squeeze(-1), self.head_g(h)
 
@@ -187,7 +197,11 @@ class ScoreNet(nn.Module):
         bufs: list[torch.Tensor] = [torch.empty(0, hidden), torch.empty(0, hidden)]
         softplus_ = torch.ops.aten.softplus.out
 
+        d = self.config.d
+
         def fast_score(x: torch.Tensor) -> torch.Tensor:
+            if x.ndim != 2 or x.shape[1] != d:
+                raise ValueError(f"expected points of shape (n, {d}), got {tuple(x.shape)}")
             n = x.shape[0]
             if bufs[0].shape[0] < n:                         # grow once, then reuse row slices
                 bufs[:] = [torch.empty(n, hidden), torch.empty(n, hidden)]
@@ -215,7 +229,13 @@ class ScoreNet(nn.Module):
     @classmethod
     def load(cls, path: str | Path) -> "ScoreNet":
         """Read a network written by :meth:`save` (``torch.load(weights_only=True)``)."""
-        blob = torch.load(Path(path), map_location="cpu", weights_only=True)
+        try:
+            blob = torch.load(Path(path), map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise
+        except Exception as exc:     # torch raises many kinds for a file that is not its own
+            raise ValueError(f"{path} is not a saved ScoreNet ({_FORMAT}): "
+                             f"{type(exc).__name__}: {exc}") from exc
         if not isinstance(blob, dict) or blob.get("format") != _FORMAT:
             raise ValueError(f"{path} is not a saved ScoreNet ({_FORMAT})")
         net = cls(ScoreNetConfig(**blob["config"]))

@@ -87,6 +87,12 @@ def test_grid_baseline_through_the_store(world, tmp_path):
     assert "grid=20x20" in repr(direct)
     flat = PerceptionMap(direct.axes, np.zeros_like(direct.values))
     assert flat.sample(10).shape == (10, 2) and flat.flat_
+    assert grid_plan(data, 4).n_ratings == 4                 # the smallest 2-D grid, 2 x 2
+    for budget in (3, 0, -1):                                # would cost more than the budget
+        with pytest.raises(ValueError, match="cannot pay"):
+            grid_plan(data, budget)
+        with pytest.raises(ValueError, match="cannot pay"):
+            PerceptionMap.from_listener(lis, data, budget)
 
 
 def test_far_prior_keeps_a_small_budget_from_a_phantom_region():

@@ -158,6 +158,11 @@ def test_budget_plans_and_options():
     paper = plan_for_budget(data, 1000, style="paper")
     assert refined.n_ratings == 1000 and refined.config["n_pairs"] == 1
     assert paper.n_ratings == 1000 and paper.config["n_pairs"] == 5
+    assert plan_for_budget(data, 1001).n_ratings == 1000      # never more than the budget
+    assert plan_for_budget(data, 2).n_ratings == 2
+    for budget, style in [(1, "refined"), (0, "refined"), (-4, "refined"), (9, "paper"), (2.5, "refined")]:
+        with pytest.raises(ValueError, match="cannot pay"):
+            plan_for_budget(data, budget, style=style)
     assert EstimateOptions.paper().d_estimator == "mode"
     with pytest.raises(ValueError):
         EstimateOptions(reg="multiplicative")
@@ -165,10 +170,15 @@ def test_budget_plans_and_options():
         EstimateOptions(lam=2.0, reg="convex")
     with pytest.raises(ValueError):
         PairRatings([0], [0], [1.2], [0.3])
+    with pytest.raises(ValueError, match="one entry per rated pair"):
+        PairRatings([0, 1], [0], [0.5], [0.5])
     data2, datum, centers, deltas = setup_points(2, P=5, R=2)
     est = estimate(centers, deltas, datum, data2, rated_pairs(Bump(2), centers, deltas),
                    sigma_p=0.8, sigma_nes=0.3)
     assert repr(est).startswith("Estimate(points=5, d=2")
+    with pytest.raises(ValueError, match="disagree"):                      # data of another d
+        estimate(centers, deltas, datum, np.zeros((len(data2), 3)),
+                 rated_pairs(Bump(2), centers, deltas), sigma_p=0.8, sigma_nes=0.3)
 
 
 @pytest.mark.parametrize("d", [2, 5])

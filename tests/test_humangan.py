@@ -75,3 +75,23 @@ def test_a_score_without_a_pull_back_makes_it_run_away_and_says_so(world):
     ok = HumanGAN(HumanGANConfig(d=2, init_steps=50, steps=300, max_norm=10.0, lr=1e-2, seed=0))
     ok.fit(numpy_score_fn(world[1].score), data, progress=False)
     assert ok.ascent_steps_ == 300
+
+
+@pytest.mark.parametrize("bad", [dict(d=0), dict(z_dim=0), dict(batch=0), dict(steps=-1),
+                                 dict(early_stop=-1), dict(lr=0.0), dict(max_norm=0.0)])
+def test_bad_settings_are_refused(bad):
+    with pytest.raises(ValueError):
+        HumanGANConfig(**bad)
+    assert HumanGANConfig(early_stop=0).early_stop == 0      # no ascent at all is a valid lesson
+
+
+def test_wrong_shapes_are_errors_not_broadcasts(world):
+    data, _ = world
+    gan = HumanGAN(HumanGANConfig(d=2, init_steps=2, steps=3))
+    with pytest.raises(ValueError, match="must return"):
+        gan.fit(numpy_score_fn(lambda x: -x[:, :1]), data, progress=False)   # (n, 1) score
+    with pytest.raises(ValueError, match=r"shape \(N, 2\)"):
+        gan.fit_data(np.zeros((10, 3)), progress=False)
+    with pytest.raises(ValueError):
+        gan.sample(-1)
+    assert gan.sample(0).shape == (0, 2)

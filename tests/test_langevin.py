@@ -65,6 +65,30 @@ def test_starting_points_and_numpy_scores():
         langevin(f, np.zeros(3))
 
 
+def test_bad_arguments_get_clear_errors_before_any_step():
+    calls = []
+    f = lambda x: calls.append(1) or -x
+    x0 = np.zeros((4, 2))
+    for kwargs, match in [(dict(n_steps=-1), "n_steps"), (dict(chunk=0), "chunk"),
+                          (dict(check_every=0), "check_every"), (dict(record_every=-2), "record_every"),
+                          (dict(n=0), "particles"), (dict(max_norm=0.0), "max_norm"),
+                          (dict(alpha=float("nan")), "alpha"), (dict(noise=-1.0), "noise")]:
+        with pytest.raises(ValueError, match=match):
+            langevin(f, x0, **kwargs)
+    with pytest.raises(ValueError, match="1 row"):
+        langevin(f, np.array([[0.0, 0.0], [np.nan, 1.0]]))
+    with pytest.raises(ValueError, match="n >= 1"):
+        langevin(f, np.zeros((0, 2)))
+    assert calls == []                                       # nothing ran
+    assert langevin(f, x0, n_steps=0).samples.tolist() == x0.tolist()
+
+
+def test_a_score_of_the_wrong_shape_is_an_error_not_a_broadcast():
+    one_column = lambda x: -x[:, :1]                         # (m, 1) would broadcast onto (m, d)
+    with pytest.raises(ValueError, match=r"returned shape \(5, 1\) for particles of shape \(5, 2\)"):
+        langevin(one_column, np.zeros((5, 2)), n_steps=3)
+
+
 def test_noise_scale_sharpens_the_density_analytically():
     # With noise c the chain targets p^(1/c^2): for N(mu, I) that is N(mu, c^2 I);
     # c = 0 is gradient ascent and gathers every particle at the mode.

@@ -48,3 +48,9 @@ def test_variance_ratio():
     assert variance_ratio(np.sqrt(2) * data, data) == pytest.approx(2.0)
     assert variance_ratio(np.zeros((10, 4)), data) == 0.0
     assert variance_ratio(np.full((3, 4), np.nan), data) == float("inf")
+    with pytest.raises(ValueError, match="zero variance"):
+        variance_ratio(data, np.ones((5, 4)))
+    with pytest.raises(ValueError, match="same d"):
+        variance_ratio(data, data[:, :3])
+    with pytest.raises(ValueError, match="at least 2"):
+        variance_ratio(data[:1], data)

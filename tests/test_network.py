@@ -61,8 +61,10 @@ def test_save_load_round_trip_is_exact_and_safe(tmp_path):
     torch.testing.assert_close(back.score(x), net.score(x), rtol=0, atol=0)
     assert back.config == net.config and back.history_ == net.history_
     (tmp_path / "bad.pt").write_bytes(b"not a network")
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="is not a saved ScoreNet"):
         ScoreNet.load(tmp_path / "bad.pt")
+    with pytest.raises(FileNotFoundError):
+        ScoreNet.load(tmp_path / "missing.pt")
     torch.save({"format": "something else"}, tmp_path / "other.pt")
     with pytest.raises(ValueError):
         ScoreNet.load(tmp_path / "other.pt")
@@ -85,6 +87,15 @@ def test_config_and_repr():
     assert "untrained" in repr(net) and "d=4" in repr(net)
     with pytest.raises(ValueError):
         train(gaussian_estimate(2, P=20), ScoreNetConfig(d=3), progress=False)
+    for bad in (dict(lr=0.0), dict(lr=float("nan")), dict(eps=0.0), dict(eps=1.0), dict(batch=0),
+                dict(obs_weight=-1.0), dict(consistency=float("inf")), dict(hidden=0)):
+        with pytest.raises(ValueError):
+            ScoreNetConfig(**bad)
+    for x in (torch.zeros(3, 5), torch.zeros(4)):            # points of the wrong dimension
+        with pytest.raises(ValueError, match=r"shape \(n, 4\)"):
+            net.score(x)
+        with pytest.raises(ValueError, match=r"shape \(n, 4\)"):
+            net.score_fn()(x)
 
 
 def test_default_schedule_follows_the_number_of_rated_pairs():
