@@ -117,9 +117,11 @@ def main() -> None:
         lis = SimulatedListener.from_data(data, seed=0)
         opts = EstimateOptions()
         sampler = dict(n=args.samples, alpha=args.alpha, n_steps=args.steps, max_norm=float("inf"))
-        exact_low = float(np.mean(lis.D(lis.sample_pH(20_000, rng=1)) < 0.1))   # p_H's own low_D
-        edge_pts = lis.sample_pH(20_000, rng=2) * 1.5                            # a wider cloud
-        edge_D = lis.D(edge_pts)
+        low_D = lambda x: float(np.mean(lis.D(x) < 0.1))
+        exact_low = low_D(lis.sample_pH(20_000, rng=1))                          # p_H's own low_D
+        cloud = lis.sample_pH(20_000, rng=2) * 1.5                               # wider than p_H
+        D_cloud = lis.D(cloud)
+        edge = cloud[(D_cloud >= 0.02) & (D_cloud < 0.1)]        # the acceptable region's edge
         for B in args.budgets:
             rows = {m: [] for m in METHODS}
             edge_rows: list[float] = []
@@ -153,15 +155,14 @@ def main() -> None:
                                                progress=False).score_fn()
                 for m, f in scores.items():
                     x = langevin(f, data, seed=s, **sampler).samples
-                    rows[m].append({**score_samples(x, truth, data), "low_D": float(np.mean(lis.D(x) < 0.1))})
-                band = (edge_D >= 0.02) & (edge_D < 0.1)        # the edge of the acceptable region
-                edge_rows.append(float(net.predict(edge_pts[band])[0].mean()))
+                    rows[m].append({**score_samples(x, truth, data), "low_D": low_D(x)})
+                edge_rows.append(float(net.predict(edge)[0].mean()))
                 x, acc = mala_on_D(net, data, args.samples, args.alpha, args.steps, seed=s)
                 rows["net-D-density"].append({**score_samples(x, truth, data), "acceptance": acc,
-                                              "low_D": float(np.mean(lis.D(x) < 0.1))})
+                                              "low_D": low_D(x)})
                 pmap = PerceptionMap.from_listener(lis.with_(seed=30_000 + s), data, B)
                 x = pmap.sample(args.samples, rng=s)
-                rows["grid"].append({**score_samples(x, truth, data), "low_D": float(np.mean(lis.D(x) < 0.1))})
+                rows["grid"].append({**score_samples(x, truth, data), "low_D": low_D(x)})
             for m in METHODS:
                 u = np.array([r["ed2"] for r in rows[m]])
                 low = np.mean([r["low_D"] for r in rows[m]])
@@ -172,7 +173,7 @@ def main() -> None:
                       + (f" acceptance={np.mean([r['acceptance'] for r in rows[m]]):.3f}"
                          if "acceptance" in rows[m][0] else ""), flush=True)
             print(f"d_head_edge d={d} budget={B}: where the true D is in [0.02, 0.1) (mean "
-                  f"{edge_D[(edge_D >= 0.02) & (edge_D < 0.1)].mean():.3f}) the network's D reads "
+                  f"{lis.D(edge).mean():.3f}) the network's D reads "
                   f"{np.mean(edge_rows):.3f}", flush=True)
             for m in METHODS:
                 if m != "hd":

@@ -193,11 +193,9 @@ class ScoreNet(nn.Module):
             Ws = [(m.weight.detach().t().contiguous().clone(), m.bias.detach().clone()) for m in lins]
             Wh = torch.cat([self.head_D.weight, self.head_g.weight]).detach().t().contiguous().clone()
             bh = torch.cat([self.head_D.bias, self.head_g.bias]).detach().clone()
-        eps, hidden = self.config.eps, self.config.hidden
+        eps, hidden, d = self.config.eps, self.config.hidden, self.config.d
         bufs: list[torch.Tensor] = [torch.empty(0, hidden), torch.empty(0, hidden)]
         softplus_ = torch.ops.aten.softplus.out
-
-        d = self.config.d
 
         def fast_score(x: torch.Tensor) -> torch.Tensor:
             if x.ndim != 2 or x.shape[1] != d:
@@ -231,7 +229,7 @@ class ScoreNet(nn.Module):
         """Read a network written by :meth:`save` (``torch.load(weights_only=True)``)."""
         try:
             blob = torch.load(Path(path), map_location="cpu", weights_only=True)
-        except FileNotFoundError:
+        except OSError:              # missing or unreadable: the file system's own error
             raise
         except Exception as exc:     # torch raises many kinds for a file that is not its own
             raise ValueError(f"{path} is not a saved ScoreNet ({_FORMAT}): "

@@ -6,11 +6,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def readme_commands() -> list[str]:
-    """The lines of the bash block under '## Two commands', as written."""
+    """The lines of the bash blocks under '## Two commands' (up to the next section), as written."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Two commands", 1)[1]
-    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
-    return [line.strip() for line in block.splitlines() if line.strip()]
+    section = text.split("## Two commands", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)```", section, re.S)
+    return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
 
 
 def test_ci_runs_the_readme_test_command_word_for_word():
