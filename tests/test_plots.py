@@ -7,8 +7,6 @@ message the browser sends on a click.
 """
 from __future__ import annotations
 
-import time
-
 import ipywidgets as widgets
 import numpy as np
 import pytest
@@ -235,13 +233,10 @@ def test_animation_subsamples_frames_keeping_first_and_last():
     assert np.allclose(fig.frames[-1].data[1].x, traj[-1, [0, 4, 9], 0], atol=6e-4)
 
 
-def test_animation_is_light_and_fast():
-    traj = walk(200, 1000, seed=4)
-    t0 = time.perf_counter()
-    fig = langevin_animation(traj, points=X)
-    built = time.perf_counter() - t0
+def test_animation_is_light():
+    # its build time is a goal measured in bench/plots.py, not asserted here
+    fig = langevin_animation(walk(200, 1000, seed=4), points=X)
     size = len(fig.to_json())
-    assert built < 2.0, built
     assert size < 5e6, size
 
 

