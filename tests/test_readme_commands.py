@@ -14,8 +14,9 @@ def readme_commands() -> list[str]:
 
 
 def test_ci_runs_the_readme_test_command_word_for_word():
-    assert readme_commands() == ["./dev lab", "./dev test"]     # two bare commands, nothing else
-    test = readme_commands()[1]
+    readme = readme_commands()
+    assert readme == ["./dev lab", "./dev test"]                # two bare commands, nothing else
+    test = readme[1]
     run = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     commands = [l.strip() for l in run if l.strip() and not l.lstrip().startswith("#")]
     assert commands[-1] == test                      # the last thing CI does is the README's command
