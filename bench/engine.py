@@ -4,7 +4,7 @@ Prints
 - ``train_s``: training the default ScoreNet on the targets of a 5000-rating plan (d=2,
   SimulatedListener, package defaults). Goal: < 15 s.
 - ``langevin_particle_steps_per_s``: 10,000 particles x 1,000 steps with the default
-  network through ``hd_widgets.langevin.langevin`` (fast score, default blocks).
+  network through ``hd_widgets.method.sampling.langevin`` (fast score, default blocks).
 - ``langevin_speedup_vs_eager``: against a plain eager float32 loop of the same network
   and update, written as one would first write it (``torch.no_grad()``, the module's
   forward, separate heads, out-of-place update, ``randn`` each step), measured in this run.
@@ -54,11 +54,15 @@ import time
 import numpy as np
 import torch
 
-from hd_widgets.estimate import PairRatings, from_plan, plan_for_budget
-from hd_widgets.langevin import langevin
-from hd_widgets.listeners import SimulatedListener
-from hd_widgets.network import ScoreNet, ScoreNetConfig, train
-from hd_widgets.space import FeatureSpace
+from hd_widgets.method.pairs import PairRatings
+from hd_widgets.method.estimation import from_plan
+from hd_widgets.ratings.budget import plan_for_budget
+from hd_widgets.method.sampling import langevin
+from hd_widgets.ratings.listeners import SimulatedListener
+from hd_widgets.method.network import ScoreNet, ScoreNetConfig
+from hd_widgets.method.score import score_from_heads
+from hd_widgets.method.training import train
+from hd_widgets.speech.space import FeatureSpace
 
 
 def eager_loop(net: ScoreNet, x0: torch.Tensor, alpha: float, n_steps: int, seed: int,
@@ -70,10 +74,10 @@ def eager_loop(net: ScoreNet, x0: torch.Tensor, alpha: float, n_steps: int, seed
         if no_grad:
             with torch.no_grad():
                 D, g = net(x)
-                s = g / D.clamp_min(net.config.eps).unsqueeze(-1)
+                s = score_from_heads(D, g, net.config.eps)
         else:
             D, g = net(x)
-            s = g / D.clamp_min(net.config.eps).unsqueeze(-1)
+            s = score_from_heads(D, g, net.config.eps)
         x = x + alpha / 2 * s + math.sqrt(alpha) * torch.randn(x.shape, generator=gen)
         if not no_grad:
             x = x.detach()

@@ -26,8 +26,10 @@ perfect sampler, so it shows the gaps between methods that the noise hides.
 ``ran_away`` counts the seeds in which HumanGAN's generator ran away
 (HumanGANDivergence) instead of collapsing. ``escaped`` counts particles that left the
 space (max_i |x_i| > 8, where p_H has no mass): they are left out of the energy and
-reported instead, for every method alike. ``paired`` lines compare each HumanDiffusion
-variant with the grid seed by seed (the same exact samples of p_H, so their noise
+reported instead, for every method alike (``hd_widgets.method.metrics.fidelity``). Every
+HumanDiffusion variant runs through ``hd_widgets.study.pipeline.run_pipeline``; the
+seconds of ``hgan-early`` are both HumanGAN phases (``hgan-collapsed`` prints 0).
+``paired`` lines compare each HumanDiffusion variant with the grid seed by seed (the same exact samples of p_H, so their noise
 cancels): the mean difference of ``ed2_u`` and its 95 % t-interval over seeds. The
 ``hd_vs_grid_paired`` verdict calls hd ahead or behind only where that interval excludes
 0 ("level" otherwise): with few seeds most gaps in d = 2 are within the noise. Timing is
@@ -37,67 +39,33 @@ not the point here, so torch runs single-threaded (less noise on a shared machin
 """
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
-from scipy import stats
 import torch
 
-from hd_widgets.baselines import PerceptionMap
-from hd_widgets.estimate import EstimateOptions, PairRatings, from_plan, plan_for_budget
-from hd_widgets.humangan import HumanGAN, HumanGANConfig, HumanGANDivergence
-from hd_widgets.langevin import langevin, numpy_score_fn
-from hd_widgets.listeners import SimulatedListener
-from hd_widgets.metrics import energy_distance, variance_ratio
-from hd_widgets.network import ScoreNetConfig, train
-from hd_widgets.space import FeatureSpace
+from hd_widgets.method.grid import PerceptionMap
+from hd_widgets.method.metrics import fidelity, paired_difference
+from hd_widgets.method.sampling import langevin
+from hd_widgets.method.score import numpy_score_fn
+from hd_widgets.ratings.listeners import SimulatedListener
+from hd_widgets.speech.space import FeatureSpace
+from hd_widgets.study.pipeline import PipelineConfig, run_pipeline
 
-ESCAPE = 8.0
+from _args import fidelity_parser
+
 sd = lambda a: a.std(ddof=1) if len(a) > 1 else 0.0   # spread over seeds
 METHODS = ["hd", "hd-far", "hd-paper", "floor", "hgan-early", "hgan-collapsed", "grid"]
 
 
-def score_samples(x: np.ndarray, truth: np.ndarray, data: np.ndarray) -> dict:
-    far = np.abs(x).max(1) > ESCAPE
-    if not np.all(np.isfinite(x[~far])):
-        far |= ~np.isfinite(x).all(1)
-    kept = x[~far]
-    return {"energy": energy_distance(kept, truth) if len(kept) > 1 else np.inf,
-            "ed2": 1000 * energy_distance(kept, truth, statistic="u", squared=True)
-            if len(kept) > 1 else np.inf,
-            "vr": variance_ratio(kept, data) if len(kept) > 1 else np.nan,
-            "escaped": int(far.sum())}
-
-
 def paired(a: list[dict], b: list[dict], key: str = "ed2") -> tuple[float, float, float]:
     """Mean of a - b over seeds and its 95 % t-interval, (mean, lo, hi)."""
-    diff = np.array([ra[key] - rb[key] for ra, rb in zip(a, b)])
-    if len(diff) < 2 or not np.all(np.isfinite(diff)):
-        return float(diff.mean()), -np.inf, np.inf
-    half = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / np.sqrt(len(diff))
-    return float(diff.mean()), float(diff.mean() - half), float(diff.mean() + half)
-
-
-def climb(gan: HumanGAN, score, data=None) -> bool:
-    """``gan.fit``; True if the generator ran away (HumanGANDivergence), which is counted
-    and printed (``ran_away``) rather than stopping the bench; its samples are scored as is."""
-    try:
-        gan.fit(score, data, progress=False)
-        return False
-    except HumanGANDivergence:
-        return True
+    return paired_difference([r[key] for r in a], [r[key] for r in b])
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = fidelity_parser(__doc__, seeds=3, budgets=[200, 500, 1000, 5000], dims=[2, 5])
     ap.add_argument("--quick", action="store_true", help="d=2, budgets 200 and 1000, 2 seeds, 2000 samples")
-    ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--samples", type=int, default=5000)
-    ap.add_argument("--steps", type=int, default=1000, help="Langevin steps")
-    ap.add_argument("--alpha", type=float, default=0.01, help="Langevin step size")
-    ap.add_argument("--budgets", type=int, nargs="+", default=[200, 500, 1000, 5000])
-    ap.add_argument("--dims", type=int, nargs="+", default=[2, 5])
     args = ap.parse_args()
     if args.quick:
         args.seeds, args.samples, args.budgets, args.dims = 2, 2000, [200, 1000], [2]
@@ -116,58 +84,43 @@ def main() -> None:
         for s in range(args.seeds):
             truths[s] = lis.sample_pH(args.samples, rng=1000 + s)
             x = langevin(numpy_score_fn(lis.score), data, seed=s, **sampler).samples
-            floors[s] = score_samples(x, truths[s], data)
+            floors[s] = fidelity(x, truths[s], data)
         for B in args.budgets:
             rows = {m: [] for m in METHODS}
             times = {m: 0.0 for m in METHODS}
             for s in range(args.seeds):
                 truth, rater = truths[s], lis.with_(seed=10_000 + s)
                 rows["floor"].append(floors[s])
-                # HumanDiffusion, package defaults
-                t = time.perf_counter()
-                plan = plan_for_budget(data, B, seed=s)
-                est = from_plan(plan, PairRatings.from_listener(rater, plan), data)
-                net = train(est, ScoreNetConfig.for_estimate(est, seed=s), progress=False)
-                x = langevin(net.score_fn(), data, seed=s, **sampler).samples
-                times["hd"] += time.perf_counter() - t
-                rows["hd"].append(score_samples(x, truth, data))
-                # the same ratings, with the far prior
-                t = time.perf_counter()
-                net_f = train(est, ScoreNetConfig.for_estimate(est, seed=s, far_prior=0.5), progress=False)
-                x = langevin(net_f.score_fn(), data, seed=s, **sampler).samples
-                times["hd-far"] += time.perf_counter() - t
-                rows["hd-far"].append(score_samples(x, truth, data))
+                run = dict(budget=B, seed=s, particles=args.samples, alpha=args.alpha,
+                           steps=args.steps, max_norm=float("inf"))
+                # HumanDiffusion, package defaults, and HumanGAN on its network's score:
+                # early-stopped after 25 ascent steps, then left to collapse (1000 in all)
+                hd = run_pipeline(data, PipelineConfig(**run), listener=rater)
+                times["hd"] += sum(v for k, v in hd.seconds.items() if k != "humangan")
+                rows["hd"].append(fidelity(hd.samples["humandiffusion"], truth, data))
+                for m, kind in (("hgan-early", "humangan_early"), ("hgan-collapsed", "humangan_collapsed")):
+                    rows[m].append({**fidelity(hd.samples[kind], truth, data),
+                                    "ran_away": int(kind in hd.ran_away)})
+                times["hgan-early"] += hd.seconds["humangan"]     # both phases
+                # the same ratings (the same rater seed), with the far prior
+                far = run_pipeline(data, PipelineConfig(**run, humangan=False,
+                                                        network_changes={"far_prior": 0.5}),
+                                   listener=lis.with_(seed=10_000 + s))
+                times["hd-far"] += sum(far.seconds.values())
+                rows["hd-far"].append(fidelity(far.samples["humandiffusion"], truth, data))
                 # the paper's version
-                t = time.perf_counter()
-                plan_p = plan_for_budget(data, B, style="paper", seed=s)
-                est_p = from_plan(plan_p, PairRatings.from_listener(rater.with_(seed=20_000 + s), plan_p),
-                                  data, EstimateOptions.paper())
-                net_p = train(est_p, ScoreNetConfig.paper(d=d, seed=s), progress=False)
-                x = langevin(net_p.score_fn(), data, seed=s, **sampler).samples
-                times["hd-paper"] += time.perf_counter() - t
-                rows["hd-paper"].append(score_samples(x, truth, data))
-                # HumanGAN on the hd network's score: early-stopped, then left to collapse
-                # (seconds of hgan-collapsed are the extra steps only)
-                t = time.perf_counter()
-                gan = HumanGAN(HumanGANConfig(d=d, seed=s, early_stop=25))
-                away = climb(gan, net.score_fn(), data)
-                rows["hgan-early"].append({**score_samples(gan.sample(args.samples, seed=s), truth, data),
-                                           "ran_away": int(away)})
-                times["hgan-early"] += time.perf_counter() - t
-                t = time.perf_counter()
-                gan.config = gan.config.with_(early_stop=None, steps=1000 - 25)
-                away = away or climb(gan, net.score_fn())
-                rows["hgan-collapsed"].append({**score_samples(gan.sample(args.samples, seed=s), truth, data),
-                                               "ran_away": int(away)})
-                times["hgan-collapsed"] += time.perf_counter() - t
+                paper = run_pipeline(data, PipelineConfig.paper(**run, humangan=False),
+                                     listener=rater.with_(seed=20_000 + s))
+                times["hd-paper"] += sum(paper.seconds.values())
+                rows["hd-paper"].append(fidelity(paper.samples["humandiffusion"], truth, data))
                 # the grid, same budget
                 t = time.perf_counter()
                 pmap = PerceptionMap.from_listener(rater.with_(seed=30_000 + s), data, B)
-                rows["grid"].append(score_samples(pmap.sample(args.samples, rng=s), truth, data))
+                rows["grid"].append(fidelity(pmap.sample(args.samples, rng=s), truth, data))
                 times["grid"] += time.perf_counter() - t
             for m in METHODS:
                 e = np.array([r["energy"] for r in rows[m]])
-                v = np.array([r["vr"] for r in rows[m]])
+                v = np.array([r["variance_ratio"] for r in rows[m]])
                 u = np.array([r["ed2"] for r in rows[m]])
                 esc = sum(r["escaped"] for r in rows[m])
                 away = (f"ran_away={sum(r['ran_away'] for r in rows[m])} "

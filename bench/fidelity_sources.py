@@ -33,21 +33,25 @@ on 2 cores).
 """
 from __future__ import annotations
 
-import argparse
 from dataclasses import replace
 import time
 
 import numpy as np
 import torch
 
-from hd_widgets.baselines import PerceptionMap
-from hd_widgets.estimate import Estimate, EstimateOptions, PairRatings, _pull, from_plan, plan_for_budget
-from hd_widgets.langevin import langevin, numpy_score_fn
-from hd_widgets.listeners import SimulatedListener
-from hd_widgets.network import ScoreNet, ScoreNetConfig, train
-from hd_widgets.space import FeatureSpace
+from hd_widgets.method.estimation import Estimate, EstimateOptions, from_plan, pull
+from hd_widgets.method.grid import PerceptionMap
+from hd_widgets.method.metrics import fidelity, paired_difference
+from hd_widgets.method.network import ScoreNet, ScoreNetConfig
+from hd_widgets.method.pairs import PairRatings
+from hd_widgets.method.sampling import langevin
+from hd_widgets.method.score import numpy_score_fn, score_from_heads
+from hd_widgets.method.training import train
+from hd_widgets.ratings.budget import plan_for_budget
+from hd_widgets.ratings.listeners import SimulatedListener
+from hd_widgets.speech.space import FeatureSpace
 
-from fidelity import paired, score_samples   # same scoring and interval as bench/fidelity.py
+from _args import fidelity_parser
 
 METHODS = ["floor", "exact-target", "exact-target/net-D", "net-g/true-D", "hd",
            "hd-noise-free", "hd-mean-pull", "net-D-density", "grid"]
@@ -67,7 +71,7 @@ def mala_on_D(net: ScoreNet, data: np.ndarray, n: int, alpha: float, n_steps: in
 
     def log_d_and_score(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         D, g = net(z)
-        return torch.log(D.clamp_min(1e-30)), g / D.clamp_min(eps).unsqueeze(-1)
+        return torch.log(D.clamp_min(1e-30)), score_from_heads(D, g, eps)
 
     accepted = 0.0
     with torch.inference_mode():
@@ -92,23 +96,17 @@ def expected_anchor(x: np.ndarray, data: np.ndarray, sigma_p: float) -> np.ndarr
     return (w / w.sum(1, keepdims=True)) @ data
 
 
-def with_mean_pull(est: Estimate, data: np.ndarray) -> Estimate:
+def with_meanpull(est: Estimate, data: np.ndarray) -> Estimate:
     """``est`` with every point's pull aimed at :func:`expected_anchor` instead of its datum."""
     anchor = expected_anchor(est.points, data, est.sigma_p)
-    reg = _pull(est.D, est.points, anchor, est.sigma_p, est.options)
+    reg = pull(est.D, est.points, anchor, est.sigma_p, est.options)
     target = est.grad_scale * est.grad + reg
     return replace(est, anchor=anchor, reg=reg, target=target,
-                   score_target=target / np.maximum(est.D, est.options.eps)[:, None])
+                   score_target=score_from_heads(est.D, target, est.options.eps))
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--samples", type=int, default=5000)
-    ap.add_argument("--steps", type=int, default=1000, help="Langevin steps")
-    ap.add_argument("--alpha", type=float, default=0.01, help="Langevin step size")
-    ap.add_argument("--budgets", type=int, nargs="+", default=[500, 1000])
-    ap.add_argument("--dims", type=int, nargs="+", default=[2])
+    ap = fidelity_parser(__doc__, seeds=3, budgets=[500, 1000], dims=[2])
     args = ap.parse_args()
     torch.set_num_threads(1)
     t_all = time.perf_counter()
@@ -134,35 +132,32 @@ def main() -> None:
 
                 def exact_num(x: np.ndarray) -> np.ndarray:   # grad D + pull, from the truth
                     D = lis.D(x)
-                    return lis.grad_D(x) + _pull(D, x, expected_anchor(x, data, sigma_p), sigma_p, opts)
-
-                def net_D(x: np.ndarray) -> np.ndarray:
-                    return np.maximum(net.predict(x)[0], opts.eps)[:, None]
+                    return lis.grad_D(x) + pull(D, x, expected_anchor(x, data, sigma_p), sigma_p, opts)
 
                 scores = {
                     "floor": numpy_score_fn(lis.score),
-                    "exact-target": numpy_score_fn(lambda x: exact_num(x) / np.maximum(lis.D(x), opts.eps)[:, None]),
-                    "exact-target/net-D": numpy_score_fn(lambda x: exact_num(x) / net_D(x)),
-                    "net-g/true-D": numpy_score_fn(lambda x: net.predict(x)[1] / np.maximum(lis.D(x), opts.eps)[:, None]),
+                    "exact-target": numpy_score_fn(lambda x: score_from_heads(lis.D(x), exact_num(x), opts.eps)),
+                    "exact-target/net-D": numpy_score_fn(lambda x: score_from_heads(net.predict(x)[0], exact_num(x), opts.eps)),
+                    "net-g/true-D": numpy_score_fn(lambda x: score_from_heads(lis.D(x), net.predict(x)[1], opts.eps)),
                     "hd": net.score_fn(),
                 }
                 est_nf = from_plan(plan, PairRatings.from_listener(lis.with_(seed=10_000 + s, noise=0.0), plan),
                                    data, opts.with_(noise_sd=0.02))
                 scores["hd-noise-free"] = train(est_nf, ScoreNetConfig.for_estimate(est_nf, seed=s),
                                                 progress=False).score_fn()
-                est_mp = with_mean_pull(est, data)
+                est_mp = with_meanpull(est, data)
                 scores["hd-mean-pull"] = train(est_mp, ScoreNetConfig.for_estimate(est_mp, seed=s),
                                                progress=False).score_fn()
                 for m, f in scores.items():
                     x = langevin(f, data, seed=s, **sampler).samples
-                    rows[m].append({**score_samples(x, truth, data), "low_D": low_D(x)})
+                    rows[m].append({**fidelity(x, truth, data), "low_D": low_D(x)})
                 edge_rows.append(float(net.predict(edge)[0].mean()))
                 x, acc = mala_on_D(net, data, args.samples, args.alpha, args.steps, seed=s)
-                rows["net-D-density"].append({**score_samples(x, truth, data), "acceptance": acc,
+                rows["net-D-density"].append({**fidelity(x, truth, data), "acceptance": acc,
                                               "low_D": low_D(x)})
                 pmap = PerceptionMap.from_listener(lis.with_(seed=30_000 + s), data, B)
                 x = pmap.sample(args.samples, rng=s)
-                rows["grid"].append({**score_samples(x, truth, data), "low_D": low_D(x)})
+                rows["grid"].append({**fidelity(x, truth, data), "low_D": low_D(x)})
             for m in METHODS:
                 u = np.array([r["ed2"] for r in rows[m]])
                 low = np.mean([r["low_D"] for r in rows[m]])
@@ -177,7 +172,8 @@ def main() -> None:
                   f"{np.mean(edge_rows):.3f}", flush=True)
             for m in METHODS:
                 if m != "hd":
-                    mean, lo, hi = paired(rows[m], rows["hd"])
+                    mean, lo, hi = paired_difference([r["ed2"] for r in rows[m]],
+                                                     [r["ed2"] for r in rows["hd"]])
                     print(f"paired d={d} budget={B} method={m} vs=hd ed2_u_diff={mean:+.2f} "
                           f"ci95=[{lo:+.2f}, {hi:+.2f}]", flush=True)
     print(f"total_seconds: {time.perf_counter() - t_all:.0f}")

@@ -13,7 +13,8 @@ import time
 
 import numpy as np
 
-from hd_widgets.plots import gradient_figure, langevin_animation
+from hd_widgets.views.fields import gradient_figure
+from hd_widgets.views.motion import langevin_animation
 
 
 def median_ms(fn, n=5):

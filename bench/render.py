@@ -9,8 +9,8 @@ import time
 
 import numpy as np
 
-from hd_widgets.space import FeatureSpace
-from hd_widgets.world import synthesise
+from hd_widgets.speech.space import FeatureSpace
+from hd_widgets.speech.world import synthesise
 
 space = FeatureSpace.default(2)
 rng = np.random.default_rng(0)

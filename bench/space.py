@@ -7,7 +7,7 @@ Goals: group_loo_accuracy >= 0.85, level_correlation < 0.9.
 """
 import numpy as np
 
-from hd_widgets.space import FeatureSpace
+from hd_widgets.speech.space import FeatureSpace
 
 space = FeatureSpace.default(2)
 x, g = space.points, space.groups

@@ -6,11 +6,20 @@ and counts acknowledged ids that are missing or changed (``ratings_lost``). All 
 use one rater, so each child also resumes (``next_query``) where the killed one stopped.
 Concurrency: 16 processes x 250 ratings into one store, all starting at the same instant.
 ``rate_ms_median``: one ``rate`` call (a 2-clip query, committed with fsync).
+Interrupt trials: one child process rates through ``listeners.answer`` in a loop; the
+parent sends it SIGINT (a kernel interrupt) at random (seeded) moments, in every other
+trial while the child waits for a write lock that the parent holds. The child catches
+the KeyboardInterrupt and stops; the parent, as another rater, must then write within
+2 s (else ``interrupt_lockouts``); then the child's same store object must write again
+(else ``interrupt_wedged``), and the child rates on. ``interrupt_ratings_lost`` counts
+acknowledged ratings missing or changed at the end.
 
-Goals: ratings_lost = 0, concurrent_written = concurrent_expected, concurrent_errors = 0.
+Goals: ratings_lost = 0, concurrent_written = concurrent_expected, concurrent_errors = 0,
+interrupt_wedged = 0, interrupt_lockouts = 0, interrupt_ratings_lost = 0.
 """
 from pathlib import Path
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -18,14 +27,15 @@ import time
 
 import numpy as np
 
-from hd_widgets.plan import Query, QueryPlan, nes_plan
-from hd_widgets.store import RatingsStore
+from hd_widgets.ratings.plan import Query, QueryPlan, nes_plan
+from hd_widgets.ratings.store import RatingsStore
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _store_writer import value  # noqa: E402
 
 WRITER = str(Path(__file__).with_name("_store_writer.py"))
 TRIALS, PROCS, PER_PROC = 30, 16, 250
+INTERRUPTS = 220                                       # half of them during a lock wait
 rng = np.random.default_rng(0)
 
 
@@ -49,6 +59,82 @@ def crash_trials(path: Path) -> int:
     with RatingsStore(path) as store:
         stored = {r.id: r for r in store.ratings("crash", rater="k")}
     return sum(i not in stored or stored[i].value != value(stored[i].query) for i in acked)
+
+
+class Child:
+    """The interrupted writer: a child process of ``_store_writer.py interrupt``."""
+
+    def __init__(self, path: Path) -> None:
+        self.proc = subprocess.Popen([sys.executable, WRITER, "interrupt", str(path), "kid"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.acked: list[int] = []
+        self.read_until("ready")
+
+    def read_until(self, word: str) -> str | None:
+        """Lines up to the first starting with ``word`` (None if the child exited)."""
+        while line := self.proc.stdout.readline():
+            if line.startswith("ack "):
+                self.acked.append(int(line.split()[1]))
+            elif line.startswith(word):
+                return line.strip()
+        return None
+
+    def stop(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def interrupt_trials(path: Path) -> tuple[int, int, int, int, int]:
+    """(wedged, lockouts, ratings lost, child exits, SIGINTs during a lock wait) over
+    ``INTERRUPTS`` SIGINTs."""
+    with RatingsStore(path) as store:
+        store.add_plan(single_clip_plan("intr", 50000))
+    other = RatingsStore(path, timeout=2.0)                 # another rater, another process
+    holder = sqlite3.connect(path, timeout=2.0, isolation_level=None)
+    child, acked = Child(path), []
+    wedged = lockouts = exits = waits = 0
+    for trial in range(INTERRUPTS):
+        waiting = trial % 2 == 1
+        if waiting:                                         # the child will wait for this lock
+            try:
+                holder.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:                # a wedged child holds it (counted)
+                waiting = False
+        if waiting:
+            time.sleep(rng.uniform(0.002, 0.03))
+        else:
+            time.sleep(rng.uniform(0.0, 0.03))
+        child.proc.send_signal(signal.SIGINT)
+        waits += waiting
+        if waiting:
+            time.sleep(rng.uniform(0.0, 0.005))
+            holder.execute("COMMIT")
+        ok = child.read_until("interrupted") is not None
+        try:
+            other.rate("intr", trial, [value(trial)], rater="other")
+        except sqlite3.OperationalError:
+            lockouts += 1
+        if ok:
+            child.proc.stdin.write("go\n")
+            child.proc.stdin.flush()
+            probe = child.read_until("probe")
+            ok = probe is not None
+            wedged += ok and probe != "probe ok"
+        if not ok:                                          # died: count it, start another
+            exits += 1
+            acked += child.acked
+            child.proc.wait(timeout=30)
+            child = Child(path)
+    child.proc.send_signal(signal.SIGINT)
+    child.read_until("interrupted")
+    child.stop()
+    acked += child.acked
+    holder.close()
+    other.close()
+    with RatingsStore(path) as store:
+        stored = {r.id: r for r in store.ratings("intr", rater="kid")}
+    lost = sum(i not in stored or stored[i].value != value(stored[i].query) for i in acked)
+    return wedged, lockouts, lost, exits, waits
 
 
 def concurrency(path: Path) -> tuple[int, int]:
@@ -86,9 +172,19 @@ with tempfile.TemporaryDirectory() as tmp:
     lost = crash_trials(Path(tmp) / "crash.sqlite")
     written, errors = concurrency(Path(tmp) / "many.sqlite")
     ms = rate_ms(Path(tmp) / "rate.sqlite")
+    t0 = time.perf_counter()
+    wedged, lockouts, interrupt_lost, exits, waits = interrupt_trials(Path(tmp) / "intr.sqlite")
+    interrupt_s = time.perf_counter() - t0
 print(f"crash_trials: {TRIALS}")
 print(f"ratings_lost: {lost}")
 print(f"concurrent_written: {written}")
 print(f"concurrent_expected: {PROCS * PER_PROC}")
 print(f"concurrent_errors: {errors}")
 print(f"rate_ms_median: {ms:.3f}")
+print(f"interrupt_trials: {INTERRUPTS}")
+print(f"interrupt_during_lock_wait: {waits}")
+print(f"interrupt_wedged: {wedged}")
+print(f"interrupt_lockouts: {lockouts}")
+print(f"interrupt_ratings_lost: {interrupt_lost}")
+print(f"interrupt_child_exits: {exits}")
+print(f"interrupt_seconds: {interrupt_s:.1f}")

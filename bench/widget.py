@@ -17,10 +17,10 @@ import time
 
 import numpy as np
 
-from hd_widgets.plan import nes_plan
-from hd_widgets.space import FeatureSpace
-from hd_widgets.store import RatingsStore
-from hd_widgets.widget import RatingWidget
+from hd_widgets.ratings.plan import nes_plan
+from hd_widgets.speech.space import FeatureSpace
+from hd_widgets.ratings.store import RatingsStore
+from hd_widgets.widgets.rating import RatingWidget
 
 N_WARMUP, N = 3, 60
 space = FeatureSpace.default(2)
@@ -52,3 +52,33 @@ print(f"next_pair_ms_median: {np.median(next_ms):.2f}")
 print(f"next_pair_ms_p95: {np.percentile(next_ms, 95):.2f}")
 print(f"render_pair_ms_median: {np.median(render_ms):.2f}")
 print(f"prefetch_hits: {hits} of {hits + misses} pages")
+
+# ---------------------------------------------------------------------- round boundaries
+# A study in rounds (StudyWidget): the rater's wait between the last page of a round and
+# the first page of the next, while the next round is fitted. The next round is planned in
+# the background over the round's last pages; the simulated rater spends PAGE_S seconds on
+# each of those pages (people take about 4-6 s a page) and no time on the others.
+from hd_widgets.ratings.listeners import SimulatedListener  # noqa: E402
+from hd_widgets.study.rounds import RoundsConfig, RoundsStudy  # noqa: E402
+from hd_widgets.widgets.study import StudyWidget  # noqa: E402
+
+PAGE_S, STUDIES = 4.0, 3
+listener = SimulatedListener.from_data(space.points, seed=1)
+waits = []
+with tempfile.TemporaryDirectory() as tmp:
+    for s in range(STUDIES):
+        store = RatingsStore(Path(tmp) / f"study{s}.sqlite")
+        study = RoundsStudy(store, space.points, RoundsConfig(budget=300, seed=s))
+        w = StudyWidget(space, study, "bench", poll_s=None)
+        while w.query is not None:
+            done, total = store.progress(w.plan.name)
+            if total - done <= w.prepare_at:
+                time.sleep(PAGE_S)                     # listening to one of the last pages
+            w.answer_with(listener, n=1)
+        waits += w.boundary_waits_ms
+        w.close(); study.close(); store.close()
+waits = np.array(waits)
+print(f"round_boundaries: {len(waits)} ({STUDIES} studies of 300 ratings in 3 rounds, "
+      f"{PAGE_S:.0f} s on each of the last pages of a round)")
+print(f"round_boundary_wait_ms_median: {np.median(waits):.0f}")
+print(f"round_boundary_wait_ms_p95: {np.percentile(waits, 95):.0f}")

@@ -5,50 +5,50 @@ estimates the gradient of naturalness, trains a small score network, and samples
 human-acceptable distribution with Langevin dynamics (Ueda et al., Interspeech 2023),
 next to the HumanGAN baseline (Fujii et al., ICASSP 2020).
 
+The package is laid out as the data flows, one subpackage per stage; a stage imports
+only the stages before it (``tests/test_layout.py`` holds it to that)::
+
+    speech  ->  ratings  ->  method  ->  study  ->  views  ->  widgets
+    corpus,     plans,       estimate,   pipeline,  Plotly     ipywidgets:
+    WORLD,      store,       network,    reproduce, figures,   rating page,
+    space       listeners    Langevin,   claims,    report     dashboard,
+                             HumanGAN    classroom             listening map
+
 The names below load on first use, so ``import hd_widgets`` stays light and headless;
-only the widget and plot modules import ipywidgets / Plotly.
+only ``views`` imports Plotly and only ``widgets`` imports ipywidgets.
 """
 from __future__ import annotations
 
-import importlib
+from ._lazy import lazy_names
 
 __version__ = "0.1.0"
 
-_LAZY = {
-    # feature space
-    "Corpus": "corpus", "CorpusError": "corpus", "FeatureSpace": "space",
-    # listeners and store
-    "Query": "plan", "QueryPlan": "plan", "nes_plan": "plan", "evaluation_plan": "plan",
-    "RatingsStore": "store", "RatingError": "store",
-    "SimulatedListener": "listeners", "answer": "listeners",
-    "AudioListener": "audio_listener",
-    "RatingWidget": "widget", "EvaluationWidget": "evaluation_widget",
-    "ClassroomDashboard": "classroom_widget", "players": "player_row", "LiveGradient": "live",
-    # estimation, network, sampling
-    "EstimateOptions": "estimate", "plan_for_budget": "estimate", "from_store": "estimate",
-    "PairRatings": "estimate", "from_plan": "estimate",
-    "ScoreNet": "network", "ScoreNetConfig": "network", "train": "network",
-    "LangevinDivergence": "langevin", "init_from_data": "langevin", "numpy_score_fn": "langevin",
-    # the sampler itself: `from hd_widgets.langevin import langevin` (a lazy name would
-    # be shadowed by the submodule of the same name once it is imported)
-    "HumanGAN": "humangan", "HumanGANConfig": "humangan", "HumanGANDivergence": "humangan",
-    "PerceptionMap": "baselines", "grid_plan": "baselines",
-    "energy_distance": "metrics", "variance_ratio": "metrics",
-    # evaluation and classroom
-    "mushra_plan": "evaluation", "screen_raters": "evaluation",
-    # seeding
+__getattr__, __dir__, _names = lazy_names(__name__, {
+    # speech
+    "Corpus": "speech", "CorpusError": "speech", "FeatureSpace": "speech",
+    # ratings
+    "Query": "ratings", "QueryPlan": "ratings", "nes_plan": "ratings",
+    "evaluation_plan": "ratings", "plan_for_budget": "ratings", "grid_plan": "ratings",
+    "RatingsStore": "ratings", "RatingError": "ratings",
+    "SimulatedListener": "ratings", "AudioListener": "ratings", "answer": "ratings",
+    # method
+    "EstimateOptions": "method", "PairRatings": "method", "from_store": "method",
+    "from_plan": "method", "ScoreNet": "method", "ScoreNetConfig": "method", "train": "method",
+    "ScoreFn": "method", "langevin": "method", "LangevinDivergence": "method",
+    "init_from_data": "method", "numpy_score_fn": "method",
+    "HumanGAN": "method", "HumanGANConfig": "method", "HumanGANDivergence": "method",
+    "PerceptionMap": "method", "energy_distance": "method", "variance_ratio": "method",
+    "fidelity": "method",
+    # study
+    "PipelineConfig": "study", "run_pipeline": "study", "reproduce": "study",
+    "RoundsConfig": "study", "RoundsStudy": "study",
+    "mushra_plan": "study", "screen_raters": "study", "evaluation_results": "study",
+    "pooled_table": "study", "class_status": "study",
+    # widgets
+    "RatingWidget": "widgets", "EvaluationWidget": "widgets",
+    "ClassroomDashboard": "widgets", "players": "widgets", "LiveGradient": "widgets",
+    "listening_map": "widgets", "ListeningMap": "widgets", "StudyWidget": "widgets",
+    # notebooks
     "seed_all": "seeding",
-}
-
-__all__ = sorted(_LAZY) + ["__version__"]
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        module = importlib.import_module(f".{_LAZY[name]}", __name__)
-        return getattr(module, name)
-    raise AttributeError(f"module 'hd_widgets' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+})
+__all__ = _names + ["__version__"]

@@ -1,7 +1,10 @@
 """Command line: ``python -m hd_widgets reproduce ...`` (also installed as ``hd-widgets``).
 
-Bad arguments get a one-line error on stderr and exit status 2 before any work starts,
-and leave nothing behind on disk. Kept free of heavy imports, so that is quick.
+The top of the house: it may use every stage. :func:`run` is the command as a function:
+the study's :func:`~hd_widgets.study.reproduction.reproduce`, then the views' report.
+Bad arguments get a one-line error on stderr and exit status 2 before any work starts
+(checked by :class:`~hd_widgets.study.config.ReproduceConfig` itself, which imports
+nothing heavy), and leave nothing behind on disk.
 """
 from __future__ import annotations
 
@@ -11,8 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-LISTENERS = ("simulated", "audio")   # as hd_widgets.reproduce.LISTENERS (not imported: torch)
-MIN_BUDGET = 40                      # as hd_widgets.reproduce.MIN_BUDGET
+from .study.config import LISTENERS, ReproduceConfig
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--corpus", default=None,
                    help="folder of WAV/FLAC vowels (default: the shipped corpus)")
     r.add_argument("--d", type=int, default=2, help="dimension of the feature space (default 2)")
+    r.add_argument("--rounds", type=int, default=3,
+                   help="rate in rounds, each planned where the model's samples went "
+                        "(default 3; 1 is the fixed plan around the real data)")
     r.add_argument("--alpha", type=float, default=0.01,
                    help="Langevin step size (default 0.01; smaller if the sampler diverges)")
     r.add_argument("--steps", type=int, default=1000, help="Langevin steps (default 1000)")
@@ -77,20 +82,15 @@ def validate(args: argparse.Namespace) -> tuple[str | None, object]:
     ``--corpus`` (None without one), so the run uses it instead of reading the folder again.
     """
     corpus = None
-    if args.listener not in LISTENERS:
-        return f"unknown listener {args.listener!r} (choose {' or '.join(LISTENERS)})", None
-    if args.budget < MIN_BUDGET:
-        return f"--budget must be at least {MIN_BUDGET} ratings, got {args.budget}", None
-    if args.seed < 0:
-        return f"--seed must be >= 0, got {args.seed}", None
-    if args.d < 1:
-        return f"--d must be at least 1, got {args.d}", None
-    if not (math.isfinite(args.alpha) and args.alpha > 0):
-        return f"--alpha must be a finite number > 0, got {args.alpha}", None
-    if args.steps < 1:
-        return f"--steps must be at least 1, got {args.steps}", None
+    try:
+        ReproduceConfig(budget=args.budget, seed=args.seed, listener=args.listener, d=args.d,
+                        rounds=args.rounds, alpha=args.alpha, steps=args.steps)
+    except ValueError as err:
+        flag = next((f"--{k}" for k in ("budget", "seed", "d", "rounds", "alpha", "steps")
+                     if str(err).startswith(k)), None)
+        return (f"{flag}: {err}" if flag else str(err)), None
     if args.corpus is not None:
-        from .corpus import Corpus, CorpusError
+        from .speech.corpus import Corpus, CorpusError
         try:
             corpus = Corpus.from_folder(args.corpus, errors="skip")
         except CorpusError as err:
@@ -108,20 +108,37 @@ def _fail(problem: str, status: int = 2) -> int:
     return status
 
 
+def run(*, out: str | Path = "hd_reproduce", verbose: bool = True, **kwargs) -> dict:
+    """``python -m hd_widgets reproduce`` as a function: run the reproduction (keyword
+    arguments as :func:`hd_widgets.study.reproduction.reproduce`), write ``report.html``
+    and ``results.json`` into ``out``, print the table, and return the results."""
+    from .study.reproduction import Stages, reproduce
+    from .views.report import markdown_table, write_report
+    stages = Stages(verbose)
+    rep = reproduce(out=out, verbose=verbose, stages=stages, **kwargs)
+    with stages("report", "report.html and results.json"):
+        write_report(rep, Path(out) / "report.html")
+    rep.write_results(out)
+    if verbose:
+        print(f"\nwrote {Path(out) / 'report.html'} and {Path(out) / 'results.json'}\n\n"
+              f"{markdown_table(rep.result)}")
+    return rep.result
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "reproduce":
         problem, corpus = validate(args)
         if problem:
             return _fail(problem)
-        from .corpus import CorpusError
-        from .langevin import LangevinDivergence
-        from .reproduce import STORE_NAME, reproduce
+        from .method.sampling import LangevinDivergence
+        from .speech.corpus import CorpusError
+        from .study.reproduction import STORE_NAME
         kept = f"the ratings so far are kept in {Path(args.out) / STORE_NAME}"
         try:
-            reproduce(budget=args.budget, seed=args.seed, listener=args.listener,
+            run(budget=args.budget, seed=args.seed, listener=args.listener,
                       out=Path(args.out), corpus=corpus if corpus is not None else args.corpus,
-                      d=args.d, alpha=args.alpha,
+                      d=args.d, rounds=args.rounds, alpha=args.alpha,
                       steps=args.steps, verbose=not args.quiet)
         except CorpusError as err:           # e.g. an unvoiced clip, found by WORLD analysis
             return _fail(f"corpus: {err}")

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from hd_widgets.audio_listener import AudioListener, mfcc_profile
-from hd_widgets.corpus import Corpus
-from hd_widgets.space import FeatureSpace
+from hd_widgets.ratings.audio_listener import AudioListener, mfcc_profile
+from hd_widgets.speech.corpus import Corpus
+from hd_widgets.speech.space import FeatureSpace
 
 
 @pytest.fixture(scope="module")
@@ -14,7 +14,7 @@ def space():
 
 @pytest.fixture(scope="module")
 def clean(space):
-    return AudioListener(space, noise=0.0)
+    return AudioListener(space, noise=0.0).fit()
 
 
 def ring(radius, n=24, seed=0):
@@ -44,11 +44,11 @@ def test_it_judges_audio_not_points(space, clean):
 
 def test_noise_bias_and_seed(space):
     pts = space.points[:8]
-    a = AudioListener(space, noise=0.1, seed=3).rate(pts)
-    b = AudioListener(space, noise=0.1, seed=3).rate(pts)
+    a = AudioListener(space, noise=0.1, seed=3).fit().rate(pts)
+    b = AudioListener(space, noise=0.1, seed=3).fit().rate(pts)
     np.testing.assert_array_equal(a, b)
-    strict = AudioListener(space, noise=0.0, bias=-0.3).rate(ring(1.0))
-    lenient = AudioListener(space, noise=0.0).rate(ring(1.0))
+    strict = AudioListener(space, noise=0.0, bias=-0.3).fit().rate(ring(1.0))
+    lenient = AudioListener(space, noise=0.0).fit().rate(ring(1.0))
     np.testing.assert_allclose(strict, np.clip(lenient - 0.3, 0, 1))
     assert np.all((a >= 0) & (a <= 1))
 
@@ -60,13 +60,13 @@ def test_mfcc_profile_ignores_level(space):
 
 def test_works_in_five_dimensions():
     space5 = FeatureSpace.default(5)
-    r = AudioListener(space5, noise=0.0).rate(np.vstack([space5.points[:3], np.full((1, 5), 6.0)]))
+    r = AudioListener(space5, noise=0.0).fit().rate(np.vstack([space5.points[:3], np.full((1, 5), 6.0)]))
     assert r[:3].min() > 0.5 and r[3] < 0.1
 
 
 def test_rating_noise_can_come_from_a_given_generator():
     space = FeatureSpace.default(2)
-    lis = AudioListener(space, seed=0, noise=0.1)
+    lis = AudioListener(space, seed=0, noise=0.1).fit()
     pts = space.points[:4] + 0.3
     a = lis.rate(pts, rng=np.random.default_rng(5))
     b = lis.rate(pts, rng=np.random.default_rng(5))

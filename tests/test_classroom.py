@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from hd_widgets.classroom import agreement, class_status, pooled_table
-from hd_widgets.classroom_widget import ClassroomDashboard
-from hd_widgets.plan import nes_plan
-from hd_widgets.store import RatingsStore
+from hd_widgets.study.classroom import agreement, class_status, pooled_table
+from hd_widgets.widgets.classroom import ClassroomDashboard
+from hd_widgets.ratings.plan import nes_plan
+from hd_widgets.ratings.store import RatingsStore
 
 
 def truth(points):

@@ -4,14 +4,19 @@ teaching point that without regularisation the sampler does not converge."""
 import numpy as np
 import pytest
 
-from hd_widgets.baselines import PerceptionMap, grid_plan
-from hd_widgets.estimate import EstimateOptions, PairRatings, from_plan, from_store, plan_for_budget
-from hd_widgets.langevin import LangevinDivergence, init_from_data, langevin
-from hd_widgets.listeners import SimulatedListener, answer
-from hd_widgets.metrics import energy_distance, variance_ratio
-from hd_widgets.network import ScoreNetConfig, train
+from hd_widgets.method.grid import PerceptionMap
+from hd_widgets.ratings.budget import grid_plan
+from hd_widgets.method.estimation import EstimateOptions, from_plan, from_store
+from hd_widgets.method.pairs import PairRatings
+from hd_widgets.ratings.budget import plan_for_budget
+from hd_widgets.method.sampling import LangevinDivergence, init_from_data, langevin
+from hd_widgets.ratings.answering import answer
+from hd_widgets.ratings.listeners import SimulatedListener
+from hd_widgets.method.metrics import energy_distance, variance_ratio
+from hd_widgets.method.network import ScoreNetConfig
+from hd_widgets.method.training import train
 
-store_mod = pytest.importorskip("hd_widgets.store")
+store_mod = pytest.importorskip("hd_widgets.ratings.store")
 
 
 def clusters(d=2, seed=0):
@@ -86,7 +91,7 @@ def test_grid_baseline_through_the_store(world, tmp_path):
     direct = PerceptionMap.from_listener(lis.with_(seed=0), data, 400)
     assert "grid=20x20" in repr(direct)
     flat = PerceptionMap(direct.axes, np.zeros_like(direct.values))
-    assert flat.sample(10).shape == (10, 2) and flat.flat_
+    assert flat.sample(10).shape == (10, 2) and flat.flat
     assert grid_plan(data, 4).n_ratings == 4                 # the smallest 2-D grid, 2 x 2
     for budget in (3, 0, -1):                                # would cost more than the budget
         with pytest.raises(ValueError, match="cannot pay"):
@@ -100,7 +105,7 @@ def test_far_prior_keeps_a_small_budget_from_a_phantom_region():
     the plan's reach, extrapolates D ~ 0.9 into an empty corner and Langevin fills it;
     the far prior (ScoreNetConfig.far_prior) marks that corner unnatural and the
     samples stay in the acceptable region."""
-    from hd_widgets.space import FeatureSpace
+    from hd_widgets.speech.space import FeatureSpace
     data = FeatureSpace.default(2).points
     lis = SimulatedListener.from_data(data, seed=0)
     plan = plan_for_budget(data, 200, seed=8)

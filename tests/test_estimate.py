@@ -1,10 +1,14 @@
 """NES gradients, D estimators, censoring, regularisation and partial data."""
 import numpy as np
+
+from hd_widgets.method.far import far_points
 import pytest
 
-from hd_widgets.estimate import (EstimateOptions, PairRatings, estimate, estimate_noise_sd,
-                                 from_plan, kde_mode, plan_for_budget, tobit_mean)
-from hd_widgets.listeners import SimulatedListener
+from hd_widgets.method.estimation import EstimateOptions, estimate, from_plan
+from hd_widgets.method.pairs import PairRatings
+from hd_widgets.method.censored import estimate_noise_sd, kde_mode, tobit_mean
+from hd_widgets.ratings.budget import plan_for_budget
+from hd_widgets.ratings.listeners import SimulatedListener
 
 
 class Bump:
@@ -190,7 +194,7 @@ def test_far_points_lie_beyond_what_the_plan_explored(d):
     lis = SimulatedListener.from_data(data, seed=0)
     plan = plan_for_budget(data, 400, seed=0)
     est = from_plan(plan, PairRatings.from_listener(lis, plan), data)
-    pts, target = est.far_points(300, seed=1)
+    pts, target = far_points(est, 300, seed=1)
     assert pts.shape == target.shape == (300, d)
     tree = cKDTree(data)
     dist, near = tree.query(pts)
@@ -200,6 +204,6 @@ def test_far_points_lie_beyond_what_the_plan_explored(d):
     home = data[near] - pts                                        # pull lam * eps * home / sigma_p^2
     o = est.options
     np.testing.assert_allclose(target, o.lam * o.eps * home / est.sigma_p ** 2)
-    again, _ = est.far_points(300, seed=1)
+    again, _ = far_points(est, 300, seed=1)
     np.testing.assert_array_equal(pts, again)                      # seeded
-    assert not np.array_equal(pts, est.far_points(300, seed=2)[0])
+    assert not np.array_equal(pts, far_points(est, 300, seed=2)[0])

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from hd_widgets.evaluation import anchor_points, mushra_plan, results, screen_raters
-from hd_widgets.evaluation_widget import EvaluationWidget
-from hd_widgets.space import FeatureSpace
-from hd_widgets.store import RatingsStore
+from hd_widgets.study.evaluation import anchor_points, mushra_plan, evaluation_results, screen_raters
+from hd_widgets.widgets.evaluation import EvaluationWidget
+from hd_widgets.speech.space import FeatureSpace
+from hd_widgets.ratings.store import RatingsStore
 
 
 class DistanceListener:
@@ -81,11 +81,11 @@ def test_screening_flags_a_careless_rater(space, setup):
     s = screen_raters(store, plan.name)
     assert not s["good"].flagged and s["good"].reference_mean > 0.9
     assert s["careless"].flagged and "anchor" in s["careless"].reason
-    res = results(store, plan.name)
+    res = evaluation_results(store, plan.name)
     assert set(res) == {"real", "generated", "reference", "anchor"}
     assert len(res["real"]) == 4 * 2  # only the good rater's 4 pages
     assert res["anchor"].max() < 0.1
-    assert len(results(store, plan.name, exclude_flagged=False)["real"]) == 16
+    assert len(evaluation_results(store, plan.name, exclude_flagged=False)["real"]) == 16
 
 
 def test_anchor_points_any_dimension():

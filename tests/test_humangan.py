@@ -2,10 +2,11 @@
 import numpy as np
 import pytest
 
-from hd_widgets.humangan import HumanGAN, HumanGANConfig
-from hd_widgets.langevin import langevin, numpy_score_fn
-from hd_widgets.listeners import SimulatedListener
-from hd_widgets.metrics import variance_ratio
+from hd_widgets.method.humangan import HumanGAN, HumanGANConfig
+from hd_widgets.method.sampling import langevin
+from hd_widgets.method.score import numpy_score_fn
+from hd_widgets.ratings.listeners import SimulatedListener
+from hd_widgets.method.metrics import variance_ratio
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def test_a_score_without_a_pull_back_makes_it_run_away_and_says_so(world):
     """A score pointing outward everywhere has no mode to collapse onto: the ascent stops
     with a clear error once generated points leave max_norm, and the generator is kept."""
     import torch
-    from hd_widgets.humangan import HumanGANDivergence
+    from hd_widgets.method.humangan import HumanGANDivergence
     data, _ = world
     outward = lambda x: 3.0 * x / x.norm(dim=1, keepdim=True).clamp_min(1e-6)   # |s| = 3, away from 0
     gan = HumanGAN(HumanGANConfig(d=2, init_steps=50, steps=5000, max_norm=10.0, lr=1e-2, seed=0))

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from hd_widgets.langevin import LangevinDivergence, init_from_data, langevin, numpy_score_fn
+from hd_widgets.method.sampling import LangevinDivergence, init_from_data, langevin
+from hd_widgets.method.score import numpy_score_fn
 
 
 def gaussian_score(mu, cov):

@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from hd_widgets.listeners import Listener, SimulatedListener, answer
-from hd_widgets.plan import nes_plan
+from hd_widgets.ratings.answering import answer
+from hd_widgets.ratings.listeners import Listener, SimulatedListener
+from hd_widgets.ratings.plan import nes_plan
 
 
 def clusters(d, seed=0):
@@ -104,7 +105,7 @@ def test_protocol_repr_and_validation():
 
 
 def test_answer_goes_through_the_store(tmp_path):
-    store_mod = pytest.importorskip("hd_widgets.store")
+    store_mod = pytest.importorskip("hd_widgets.ratings.store")
     x = clusters(2)
     plan = nes_plan(x, n_periphery=6, n_pairs=2, seed=0, name="t")
     lis = SimulatedListener.from_data(x, seed=0, name="sim")

@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from hd_widgets.estimate import plan_for_budget
-from hd_widgets.live import LiveGradient
-from hd_widgets.player_row import players
-from hd_widgets.space import FeatureSpace
-from hd_widgets.store import RatingsStore
+from hd_widgets.ratings.budget import plan_for_budget
+from hd_widgets.widgets.live import LiveGradient
+from hd_widgets.widgets.player_row import players
+from hd_widgets.speech.space import FeatureSpace
+from hd_widgets.ratings.store import RatingsStore
 
 
 @pytest.fixture(scope="module")

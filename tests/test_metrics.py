@@ -4,8 +4,8 @@ import pytest
 from scipy.spatial.distance import cdist
 from scipy.stats import energy_distance as scipy_energy
 
-from hd_widgets import metrics
-from hd_widgets.metrics import energy_distance, mean_distance, variance_ratio
+from hd_widgets.method import metrics
+from hd_widgets.method.metrics import energy_distance, mean_distance, variance_ratio
 
 
 def test_matches_scipy_in_one_dimension():

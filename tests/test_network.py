@@ -1,10 +1,14 @@
 """The score network: it fits known targets, is seeded, saves safely, and its fast score is exact."""
 import numpy as np
+
+from hd_widgets.method.far import far_points
 import pytest
 import torch
 
-from hd_widgets.estimate import EstimateOptions, PairRatings, estimate
-from hd_widgets.network import ScoreNet, ScoreNetConfig, train
+from hd_widgets.method.estimation import EstimateOptions, estimate
+from hd_widgets.method.pairs import PairRatings
+from hd_widgets.method.network import ScoreNet, ScoreNetConfig
+from hd_widgets.method.training import train
 
 
 def gaussian_estimate(d, P=400, seed=0, options=None):
@@ -99,7 +103,7 @@ def test_config_and_repr():
 
 
 def test_default_schedule_follows_the_number_of_rated_pairs():
-    from hd_widgets.network import LONG_SCHEDULE_PAIRS
+    from hd_widgets.method.network import LONG_SCHEDULE_PAIRS
     few = gaussian_estimate(3, P=LONG_SCHEDULE_PAIRS - 1)
     many = gaussian_estimate(3, P=LONG_SCHEDULE_PAIRS)
     short, long = ScoreNetConfig.for_estimate(few), ScoreNetConfig.for_estimate(many)
@@ -121,7 +125,7 @@ def test_far_prior_is_validated_seeded_and_fits_d_zero_beyond_the_plan():
     a, b = train(est, cfg, progress=False), train(est, cfg, progress=False)
     for pa, pb in zip(a.parameters(), b.parameters()):
         torch.testing.assert_close(pa, pb, rtol=0, atol=0)
-    x, _ = est.far_points(200, seed=123)                       # fresh points out there
+    x, _ = far_points(est, 200, seed=123)                       # fresh points out there
     D_far, _ = a.predict(x)
     D_plain, _ = train(est, cfg.with_(far_prior=0.0), progress=False).predict(x)
     assert np.median(D_far) < 0.05 and np.median(D_far) < np.median(D_plain)

@@ -11,11 +11,16 @@ import ipywidgets as widgets
 import numpy as np
 import pytest
 
-from hd_widgets.plots import (PALETTE, ListeningMap, Plane, estimate_figure, gradient_figure,
-                              langevin_animation, ratings_figure, samples_figure)
-from hd_widgets.plots_fields import quiver_xy
-from hd_widgets.plots_motion import isoline_xy
-from hd_widgets.space import FeatureSpace
+from hd_widgets.views.style import PALETTE
+from hd_widgets.widgets.listening import ListeningMap
+from hd_widgets.views.plane import Plane
+from hd_widgets.views.fields import estimate_figure, gradient_figure
+from hd_widgets.views.motion import langevin_animation
+from hd_widgets.views.ratings import ratings_figure
+from hd_widgets.views.samples import samples_figure
+from hd_widgets.views.fields import quiver_xy
+from hd_widgets.views.motion import isoline_xy
+from hd_widgets.speech.space import FeatureSpace
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((30, 2))                       # real data
@@ -296,35 +301,76 @@ def test_listen_plays_exactly_render_wav_and_marks_the_point(space):
     assert "PC1" in m.caption() and "PC2" in m.caption()
 
 
-def test_click_on_empty_space_goes_through_the_browser_message(space):
+def test_click_on_empty_space_goes_through_the_click_handler(space):
     m = ListeningMap(space, show_data=False, resolution=0.05)
+    assert m.n_clicks == 0 and m.point == [] and m.source == ""
     played = m.click(0.512, -1.238)                  # nearest cell centre: (0.5, -1.25)
     audio = m.audio
     assert m.last["source"] == "map" and played is m.last["point"]
     assert np.allclose(played, [0.5, -1.25])
+    assert m.point == pytest.approx([0.5, -1.25]) and m.source == "map" and m.n_clicks == 1
     assert audio.value == space.render_wav(m.last["point"])
     assert m.figure.data[-1].x == (0.5,)
     m.click(0.5, -1.25)                              # same point: a new player, plays again
-    assert m.audio is not audio and m.audio.value == audio.value
+    assert m.audio is not audio and m.audio.value == audio.value and m.n_clicks == 2
+    m.listen([1.0, 1.0])                             # from code: not a click
+    assert m.n_clicks == 2 and m.source == "code" and m.point == [1.0, 1.0]
+
+
+def test_click_twin_calls_the_registered_handler_with_public_points(space, monkeypatch):
+    """click() hands every trace a public plotly.callbacks.Points, as the FigureWidget does
+    with the browser's message (the browser test clicks the real thing)."""
+    from plotly.callbacks import Points
+    m = ListeningMap(space, show_data=False)
+    seen = []
+    monkeypatch.setattr(m, "_on_click", lambda trace, points, state=None: seen.append(
+        (trace, points)))
+    assert m.click(0.0, 0.0) is None                  # the handler was replaced: nothing played
+    assert [t for t, _ in seen] == list(m.figure.data)
+    assert all(isinstance(p, Points) for _, p in seen)
+    hit = [(t, p) for t, p in seen if p.point_inds]
+    assert len(hit) == 1 and hit[0][0].meta["key"] == "catcher" and hit[0][1].trace_index == 0
+    assert len(hit[0][1].point_inds[0]) == 2           # a heatmap cell: [row, column]
 
 
 def test_click_on_a_voice_and_history_replays_exact_points(space):
     m = ListeningMap(space)
     voices = next(i for i, t in enumerate(m.figure.data) if (t.meta or {}).get("key", "")
                   .startswith("group:"))
-    group = m.figure.data[voices].meta["key"][6:]
+    key = m.figure.data[voices].meta["key"]
+    group = key[6:]
     idx = np.flatnonzero(space.groups == group)[2]
-    tr = m.figure.data[voices]
-    m.figure._js2py_pointsCallback = {
-        "event_type": "plotly_click", "device_state": None, "selector": None,
-        "points": {"trace_indexes": [voices], "point_indexes": [2], "xs": [tr.x[2]],
-                   "ys": [tr.y[2]]}}
+    played = m.click_point(voices, 2)
+    assert np.array_equal(played, space.points[idx]) and m.source == key
     assert np.array_equal(m.last["point"], space.points[idx])
     assert m.audio.value == space.render_wav(space.points[idx])
     assert space.names[idx] in m._status.value
+    assert np.array_equal(m.click_point(key, 2), space.points[idx]) and m.n_clicks == 2
     m.listen([2.0, 2.0])
     m.widget.children[3].children[0].click()        # history button 1: the voice again
     assert np.array_equal(m.last["point"], space.points[idx]) and m.last["source"] == "history"
+    m.click_point("history", 0)                      # its marker on the map: [2, 2] again
+    assert m.point == [2.0, 2.0] and m.source == "history"
+    with pytest.raises(ValueError, match="no trace"):
+        m.click_point("nothing", 0)
+    with pytest.raises(ValueError, match="no point 99"):
+        m.click_point(voices, 99)
+
+
+def test_listening_map_is_a_widget_with_traits(space):
+    m = ListeningMap(space)
+    assert isinstance(m, widgets.VBox) and m.widget is m
+    assert m.children[1] is m.figure and isinstance(m.figure, widgets.DOMWidget)
+    for name in ("point", "source", "n_clicks"):
+        assert m.trait_metadata(name, "help"), name
+    changes = []
+    m.observe(lambda c: changes.append(c["new"]), "n_clicks")
+    m.click(1.0, 0.0)
+    assert changes == [1]
+    assert repr(m).startswith("ListeningMap(d=2") and "n_clicks=1" in repr(m)
+    assert "last=(1.00, 0.00) from map" in repr(m)
+    m.close()
+    assert m.comm is None
 
 
 def test_history_is_bounded_and_most_recent_first(space):

@@ -19,10 +19,13 @@ import pytest
 import soundfile as sf
 
 from hd_widgets import __main__ as cli
-from hd_widgets import reproduce as rep
-from hd_widgets.report import ROWS, claims, markdown_table
-from hd_widgets.space import FeatureSpace
-from hd_widgets.store import RatingsStore
+from hd_widgets.study import reproduction as rep
+from hd_widgets.study.config import ReproduceConfig
+from hd_widgets.study.pipeline import PipelineConfig, humangan_pair
+from hd_widgets.views.report import ROWS, markdown_table
+from hd_widgets.study.claims import check_claims as claims
+from hd_widgets.speech.space import FeatureSpace
+from hd_widgets.ratings.store import RatingsStore
 
 BUDGET = 300
 FAST = dict(particles=1000, steps=400, alpha=0.02, train_steps=400, gan_steps=300,
@@ -46,6 +49,10 @@ def _bad_corpus(tmp: Path) -> Path:
 @pytest.mark.parametrize("case, args, names", [
     ("listener", ["--listener", "robot"], ["listener", "robot"]),
     ("budget", ["--budget", "-5"], ["--budget", "-5"]),
+    # a budget no machine can plan passes no longer: the one-line error comes first
+    ("huge budget", ["--budget", "1000000000"], ["--budget", "1000000000", "200,000"]),
+    ("steps", ["--steps", "0"], ["--steps", "0"]),
+    ("alpha", ["--alpha", "nan"], ["--alpha", "nan"]),
     ("out", ["--out", "{file}/sub"], ["output folder"]),
     ("corpus", ["--corpus", "{corpus}"], ["corpus", "no usable audio"]),
 ])
@@ -82,7 +89,7 @@ def test_unvoiced_corpus_fails_before_anything_is_written(tmp_path):
 
 def test_a_given_corpus_is_read_once(tmp_path, monkeypatch, capsys):
     """Validation reads the folder; the run reuses that corpus instead of reading it again."""
-    from hd_widgets.corpus import Corpus
+    from hd_widgets.speech.corpus import Corpus
     folder = tmp_path / "noise"
     folder.mkdir()
     rng = np.random.default_rng(1)
@@ -126,7 +133,7 @@ def test_the_writability_probe_leaves_nothing_behind(tmp_path):
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("repro")
-    return out, rep.reproduce(budget=BUDGET, seed=0, out=out, verbose=False, **FAST)
+    return out, cli.run(budget=BUDGET, seed=0, out=out, verbose=False, **FAST)
 
 
 def test_report_is_self_contained_with_three_figures_and_the_table(run):
@@ -141,6 +148,7 @@ def test_report_is_self_contained_with_three_figures_and_the_table(run):
     for stage in rep.STAGES[:-1]:
         assert f"<td>{stage}</td>" in page
     assert f"--budget {BUDGET}" in page
+    assert "<h2>Rounds</h2>" in page and page.count("<tr><td>") >= 3
 
 
 def test_results_hold_every_number_and_they_are_sane(run):
@@ -183,15 +191,15 @@ def test_a_humangan_that_runs_away_is_caught_and_reported(run):
     """A score with no pull back (here a real network set to a constant outward field)
     sends HumanGAN off; the run goes on, and the row, table and claims say so."""
     import torch
-    from hd_widgets.listeners import SimulatedListener
-    from hd_widgets.network import ScoreNet, ScoreNetConfig
+    from hd_widgets.ratings.listeners import SimulatedListener
+    from hd_widgets.method.network import ScoreNet, ScoreNetConfig
     net = ScoreNet(ScoreNetConfig(d=2)).eval()
     with torch.no_grad():                                   # score = (5, 5) everywhere
         net.head_g.weight.zero_(); net.head_g.bias.fill_(5.0)
         net.head_D.weight.zero_(); net.head_D.bias.fill_(10.0)
-    cfg = rep.ReproduceConfig(budget=BUDGET, particles=500, steps=20, alpha=1e-4)
+    cfg = PipelineConfig(budget=BUDGET, particles=500, steps=20, alpha=1e-4)
     space = FeatureSpace.default(2)
-    samples, _, _, ran_away = rep._sample(cfg, space, net, SimulatedListener.from_data(space.points), False)
+    samples, _, _, ran_away = humangan_pair(net.score_fn(), space.points, cfg)
     assert set(ran_away) == {"humangan_collapsed"} and cfg.gan_early_stop < ran_away["humangan_collapsed"]
     assert np.abs(samples["humangan_collapsed"]).max() > 100 > np.abs(samples["humangan_early"]).max()
     _, result = run
@@ -209,11 +217,15 @@ def test_a_humangan_that_runs_away_is_caught_and_reported(run):
 def test_ratings_spent_are_what_the_plan_said(run):
     out, result = run
     t, s = result["table"], result["store"]
-    plan = rep.nes_plan_for(FeatureSpace.default(2), BUDGET, 0)
-    assert s["nes_plan"] == plan.name                       # the same seeded plan
+    cfg = ReproduceConfig(budget=BUDGET, **{k: v for k, v in FAST.items()})
+    name = rep.study_name(FeatureSpace.default(2), cfg)
+    assert s["nes_plans"] == [f"{name}-r{k}" for k in range(3)]   # the same seeded study
+    assert [r["ratings"] for r in result["rounds"]] == [120, 90, 90]
+    assert result["rounds"][0]["fitted_on_ratings"] == 0 < result["rounds"][1]["fitted_on_ratings"] \
+        <= 120 < result["rounds"][2]["fitted_on_ratings"] <= 210
     with RatingsStore(out / rep.STORE_NAME) as store:
-        ratings = store.ratings(plan.name)
-        assert store.plan(plan.name).n_ratings == plan.n_ratings == len(ratings)
+        ratings = [r for n in s["nes_plans"] for r in store.ratings(n)]
+        assert sum(store.plan(n).n_ratings for n in s["nes_plans"]) == s["nes_ratings_planned"] == len(ratings)
         assert t["ratings_spent"] == len(ratings) == 2 * (BUDGET // 2)
         assert t["ratings_resumed"] == 0 and t["ratings_new_this_run"] == len(ratings)
         ev = store.table(s["evaluation_plan"])
@@ -235,7 +247,7 @@ def _submissions(store: RatingsStore, plan: str) -> list[tuple[str, int]]:
 
 def test_a_second_run_spends_no_new_ratings(run):
     out, first = run
-    again = rep.reproduce(budget=BUDGET, seed=0, out=out, verbose=False, **FAST)
+    again = cli.run(budget=BUDGET, seed=0, out=out, verbose=False, **FAST)
     t = again["table"]
     assert t["ratings_new_this_run"] == 0
     assert t["ratings_resumed"] == t["ratings_spent"] == first["table"]["ratings_spent"]
@@ -244,31 +256,62 @@ def test_a_second_run_spends_no_new_ratings(run):
     assert again["table"]["rows"] == first["table"]["rows"]
 
 
-def test_an_interrupted_run_resumes_without_duplicates(run, tmp_path, monkeypatch, capsys):
-    _, uninterrupted = run
-    real_rate, calls = rep._rate, []
+def _interrupt_after(monkeypatch, n: int) -> None:
+    """Ctrl-C at the listener's ``n``-th page (during the listening stage)."""
+    from hd_widgets.ratings.listeners import SimulatedListener
+    real_rate, calls = SimulatedListener.rate, []
 
-    def rate_then_interrupt(listener, points, rng):
-        if len(calls) == 37:
-            raise KeyboardInterrupt                       # Ctrl-C during the listening stage
+    def rate_then_interrupt(listener, points, rng=None):
+        if len(calls) == n:
+            raise KeyboardInterrupt
         calls.append(1)
         return real_rate(listener, points, rng)
-    monkeypatch.setattr(rep, "_rate", rate_then_interrupt)
+    monkeypatch.setattr(SimulatedListener, "rate", rate_then_interrupt)
+
+
+def test_an_interrupt_gets_one_line_and_keeps_the_ratings(tmp_path, monkeypatch, capsys):
+    _interrupt_after(monkeypatch, 37)
     code = cli.main(["reproduce", "--budget", str(BUDGET), "--out", str(tmp_path), "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 130 and len(err) == 1 and "resume" in err[0]
-    monkeypatch.setattr(rep, "_rate", real_rate)
-    plan = uninterrupted["store"]["nes_plan"]
     with RatingsStore(tmp_path / rep.STORE_NAME) as store:
+        (plan,) = store.plan_names()                          # round 0 of the study
         assert len(store.ratings(plan)) == 2 * 37
 
-    resumed = rep.reproduce(budget=BUDGET, seed=0, out=tmp_path, verbose=False, **FAST)
+
+def test_an_interrupted_run_resumes_without_duplicates(run, tmp_path, monkeypatch):
+    _, uninterrupted = run
+    _interrupt_after(monkeypatch, 37)
+    with pytest.raises(KeyboardInterrupt):
+        cli.run(budget=BUDGET, seed=0, out=tmp_path, verbose=False, **FAST)
+    monkeypatch.undo()
+    plan = uninterrupted["store"]["nes_plan"]                 # round 0 of the same study
+    with RatingsStore(tmp_path / rep.STORE_NAME) as store:
+        assert len(store.ratings(plan)) == 2 * 37 and store.plan_names() == [plan]
+
+    resumed = cli.run(budget=BUDGET, seed=0, out=tmp_path, verbose=False, **FAST)
     t = resumed["table"]
     assert t["ratings_resumed"] == 2 * 37
     assert t["ratings_new_this_run"] == t["ratings_spent"] - 2 * 37 > 0
     with RatingsStore(tmp_path / rep.STORE_NAME) as store:
-        subs = _submissions(store, plan)
-        assert len(subs) == len(set(subs)) == store.plan(plan).n_ratings // 2
-        assert len(store.ratings(plan)) == t["ratings_spent"]
-    # each query's noise depends on (seed, query) only: the same numbers as without the break
+        for name in resumed["store"]["nes_plans"]:
+            subs = _submissions(store, name)
+            assert len(subs) == len(set(subs)) == store.plan(name).n_ratings // 2
+        assert sum(len(store.ratings(n)) for n in resumed["store"]["nes_plans"]) == t["ratings_spent"]
+    # each query's noise depends on (seed, round, query) only, and each round's plan on the
+    # ratings before it: the same rounds and numbers as without the break
+    assert resumed["store"]["nes_plans"] == uninterrupted["store"]["nes_plans"]
+    assert resumed["rounds"] == uninterrupted["rounds"]
     assert t["rows"] == uninterrupted["table"]["rows"]
+
+
+def test_the_fixed_plan_is_a_named_option(tmp_path):
+    """``--rounds 1``: today's plan around the real data, one network."""
+    out = cli.run(budget=BUDGET, seed=0, out=tmp_path, verbose=False, rounds=1, **FAST)
+    plan = rep.nes_plan_for(FeatureSpace.default(2), BUDGET, 0)
+    assert out["store"]["nes_plans"] == [plan.name] and out["engine"]["networks"] == 1
+    assert "--rounds 1" in out["command"]
+    with RatingsStore(tmp_path / rep.STORE_NAME) as store:
+        assert len(store.ratings(plan.name)) == plan.n_ratings == out["table"]["ratings_spent"]
+    assert out["table"]["rows"]["humandiffusion"]["variance_ratio"] > 1
+    assert "<h2>Rounds</h2>" not in (tmp_path / "report.html").read_text()

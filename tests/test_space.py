@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from hd_widgets.corpus import DEFAULT_CORPUS, Corpus, CorpusError, read_audio
-from hd_widgets.space import LIMIT_CEIL, FeatureSpace, analyse_corpus
-from hd_widgets.world import analyse
+from hd_widgets.speech.corpus import DEFAULT_CORPUS, Corpus, CorpusError, read_audio
+from hd_widgets.speech.space import LIMIT_CEIL, FeatureSpace, analyse_corpus
+from hd_widgets.speech.world import analyse
 
 SR = 16000
 
@@ -193,3 +193,38 @@ def test_empty_or_missing_folder(tmp_path):
 def test_read_audio_mono_float64():
     x = read_audio(DEFAULT_CORPUS / "woman01.flac")
     assert x.dtype == np.float64 and x.ndim == 1 and x.flags.c_contiguous
+
+
+# ---------------------------------------------------------------------------- issue 15: hearing safety
+@pytest.mark.parametrize("point", [[1e307, 1e307], [1e307, -1e307], [-1.7e308, 1.7e308],
+                                   [1e6, -3e9], [5e-324, 0.0]])
+def test_huge_finite_points_stay_within_the_limiter(space2, point):
+    """[1e307, 1e307] used to overflow to NaN inside synthesis: 16000 samples of -32768."""
+    y = space2.render(np.array(point))
+    assert y.shape == (SR,) and np.all(np.isfinite(y)) and np.abs(y).max() <= LIMIT_CEIL
+    wav, _ = sf.read(io.BytesIO(space2.render_wav(point)), dtype="int16")
+    assert np.abs(wav.astype(np.int64)).max() <= np.ceil(LIMIT_CEIL * 32768)
+    assert np.ptp(wav.astype(np.int64)) > 0                  # a sound, not a stuck sample
+
+
+def test_limiter_holds_for_any_samples():
+    from hd_widgets.speech.space import LIMIT_KNEE, limit
+    y = limit(np.array([np.nan, np.inf, -np.inf, 1e308, -1e308, 0.1, -LIMIT_KNEE, 0.5]))
+    assert np.all(np.isfinite(y)) and np.abs(y).max() <= LIMIT_CEIL
+    assert y[0] == 0.0 and y[1] == LIMIT_CEIL and y[2] == -LIMIT_CEIL
+    assert y[5] == 0.1 and y[6] == -LIMIT_KNEE and LIMIT_KNEE < y[7] < LIMIT_CEIL
+
+
+def test_load_refuses_a_saved_space_with_a_nan_gain(space2, tmp_path):
+    import json
+    path = space2.save(tmp_path / "space.npz")
+    with np.load(path) as z:
+        content = {k: z[k] for k in z.files}
+    meta = json.loads(str(content["meta"]))
+    meta["gain"] = float("nan")
+    content["meta"] = np.array(json.dumps(meta))
+    np.savez(path, **content)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="gain must be finite") as err:
+        FeatureSpace.load(path)
+    assert str(path) in str(err.value) and path.read_bytes() == before

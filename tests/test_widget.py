@@ -12,10 +12,10 @@ import time
 import numpy as np
 import pytest
 
-from hd_widgets.plan import nes_plan
-from hd_widgets.space import FeatureSpace
-from hd_widgets.store import RatingError, RatingsStore
-from hd_widgets.widget import RatingWidget, display_order
+from hd_widgets.ratings.plan import nes_plan
+from hd_widgets.speech.space import FeatureSpace
+from hd_widgets.ratings.store import RatingsStore
+from hd_widgets.widgets.rating import RatingWidget, display_order
 
 
 @pytest.fixture(scope="module")
@@ -101,17 +101,20 @@ def test_submit_needs_every_slider_moved(make, store, plan):
     assert len(store.ratings(plan.name)) == 2
 
 
-def test_store_errors_show_keep_the_page_and_store_nothing(make, store, plan, space):
+def test_store_errors_show_keep_the_page_and_store_nothing(make, store, plan, monkeypatch):
     w = make()
     q0 = w.query.index
-    other = make(st=RatingsStore(store.path))        # same rater, a second tab
-    other.answer_with(Ramp(), n=1)
-    before = store.ratings(plan.name)
+
+    def locked(*args, **kwargs):
+        raise sqlite3.OperationalError("database is locked")
+    monkeypatch.setattr(store, "rate", locked)
     w.set_ratings(0.3, 0.7)
     assert not w.submit()
-    assert w.status.startswith("Not saved") and "already answered" in w.status
+    assert w.status.startswith("Not saved (OperationalError)") and "locked" in w.status
     assert w.query.index == q0 and [s.value for s in w._sliders] == [0.3, 0.7]
-    assert store.ratings(plan.name) == before
+    assert store.ratings(plan.name) == []
+    monkeypatch.undo()
+    assert w.submit() and len(store.ratings(plan.name)) == 2     # the same page, kept
     with pytest.raises(ValueError):
         w.set_ratings(float("nan"), 0.5)
     with pytest.raises(ValueError):
@@ -187,7 +190,7 @@ def test_answer_with_rates_like_the_listener(make, store, plan):
 
 def test_progress_and_time_left_follow_own_pace(make, monkeypatch, plan):
     clock = [1000.0]
-    monkeypatch.setattr("hd_widgets.widget.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("hd_widgets.widgets.rating.time.monotonic", lambda: clock[0])
     w = make()
     n = len(plan)
     assert w._progress.value == f"0 of {n} rated · time left shown after your first rating"

@@ -11,15 +11,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hd_widgets.space import FeatureSpace
+from hd_widgets.speech.space import FeatureSpace
 
 pytestmark = pytest.mark.browser
 
 SETUP = """\
 import numpy as np
-from hd_widgets.space import FeatureSpace
-from hd_widgets.plots import (gradient_figure, samples_figure, ratings_figure,
-                              langevin_animation, ListeningMap)
+from hd_widgets.speech.space import FeatureSpace
+from hd_widgets.views.fields import gradient_figure
+from hd_widgets.views.samples import samples_figure
+from hd_widgets.views.ratings import ratings_figure
+from hd_widgets.views.motion import langevin_animation
+from hd_widgets.widgets.listening import ListeningMap
 space = FeatureSpace.default(2)
 rng = np.random.default_rng(0)
 X = space.points
@@ -65,7 +68,8 @@ def test_views_render_and_listening_map_plays_a_click(lab, tmp_path):
     x, y = empty_spot(FeatureSpace.default(2).points)
     names = list(CELLS)
     lab.write_notebook("plots.ipynb", [SETUP, *CELLS.values(),
-                                       "m.last['point'].round(2).tolist() if m.last else None"])
+                                       "(m.last['point'].round(2).tolist(), m.n_clicks, m.source) "
+                                       "if m.last else None"])
     lab.open("plots.ipynb")
     lab.run_all(timeout=120)
     assert lab.cell_errors() == []
@@ -115,6 +119,6 @@ def test_views_render_and_listening_map_plays_a_click(lab, tmp_path):
     # the kernel played exactly that point
     lab.run_cell(len(names) + 1)
     result = cells.nth(len(names) + 1).locator(".jp-OutputArea-output").inner_text()
-    assert result.strip() == f"[{x}, {y}]"
+    assert result.strip() == f"([{x}, {y}], 1, 'map')"     # the traits saw the real click
     for name in names + ["animation_playing", "listening_map_clicked"]:
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000

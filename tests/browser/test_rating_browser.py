@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from hd_widgets.plan import nes_plan
-from hd_widgets.space import FeatureSpace
-from hd_widgets.store import RatingsStore
-from hd_widgets.widget import display_order
+from hd_widgets.ratings.plan import nes_plan
+from hd_widgets.speech.space import FeatureSpace
+from hd_widgets.ratings.store import RatingsStore
+from hd_widgets.widgets.rating import display_order
 
 pytestmark = pytest.mark.browser
 
@@ -26,10 +26,10 @@ PRESSES = [(+7, -12), (-20, +4), (+3, +15)]
 def notebook_cells(db: str) -> list:
     return [
         ("markdown", "# Rating session (browser test)"),
-        "from hd_widgets.plan import nes_plan\n"
-        "from hd_widgets.space import FeatureSpace\n"
-        "from hd_widgets.store import RatingsStore\n"
-        "from hd_widgets.widget import RatingWidget\n"
+        "from hd_widgets.ratings.plan import nes_plan\n"
+        "from hd_widgets.speech.space import FeatureSpace\n"
+        "from hd_widgets.ratings.store import RatingsStore\n"
+        "from hd_widgets.widgets.rating import RatingWidget\n"
         "space = FeatureSpace.default(2)\n"
         f"store = RatingsStore({db!r})\n"
         f"plan = nes_plan(space.points, n_periphery={N_PERIPHERY}, n_pairs={N_PAIRS}, seed=0)",
@@ -121,6 +121,11 @@ def test_rate_three_restart_and_resume(lab, tmp_path):
     assert "3 of 6 rated" in text and "Query #4" in text, text
     assert lab.cell_errors() == []
     lab.screenshot("4-resumed")
+    # Undo in the new kernel's widget: the three pages were submitted by the old kernel's
+    # widget, so it says so and withdraws nothing
+    page.get_by_role("button", name="Undo").click()
+    wait_text(page, "Nothing to undo here")
+    assert "3 of 6 rated" in card_text(page)
 
     space = FeatureSpace.default(2)
     plan = nes_plan(space.points, n_periphery=N_PERIPHERY, n_pairs=N_PAIRS, seed=0)

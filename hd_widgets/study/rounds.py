@@ -1,0 +1,404 @@
+"""A study in rounds: rate where the model goes (docs/method.md, "Rounds").
+
+The paper's training "iterates a process to diffuse real data to cover a wider
+human-acceptable distribution". A fixed plan spends every rating around the real data,
+so nothing asks about the places where the sampler goes; with a few hundred ratings the
+network extrapolates "natural" into unrated corners (phantom regions) and Langevin fills
+them. A study in rounds asks there:
+
+- the whole budget and each round's share are fixed up front (:class:`RoundsConfig`);
+- round 0 is the fixed plan around the real data (:func:`~hd_widgets.ratings.budget.plan_for_budget`);
+- after each round, the estimate and the score network are fitted on all ratings so far,
+  Langevin runs from the real data, and the next round's periphery points are chosen
+  among the particles: k-means++-style, with weight (4 D (1 - D) + ``floor``) x (squared
+  distance to the nearest point already asked about) -- the network's edge band, away
+  from what is rated -- so a phantom region is rated, found unnatural and removed by the
+  next fit. Each new point is the particle itself; its regularisation anchor is the
+  nearest real voice, at full pull;
+- every round's plan is written to the ratings store when it is made, with its lineage
+  (the rounds and the ratings it was fitted on, its seed), so a restarted kernel, a
+  second widget or another student continues the same round, and the whole study can be
+  fitted again from its store alone (:meth:`RoundsStudy.replan` checks exactly that);
+- the final fit averages an ensemble of networks (:mod:`hd_widgets.method.ensemble`).
+
+Two processes that reach a round boundary together both plan the same round (the same
+ratings, the same seed); the store keeps the first and the second finds it stored.
+``rounds=1`` is the fixed plan, as a named option of the same study.
+"""
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
+import re
+import threading
+import time
+from typing import Any
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..method.ensemble import ScoreEnsemble, train_ensemble
+from ..method.estimation import Estimate, EstimateOptions, from_store_plans
+from ..method.network import ScoreNetConfig
+from ..method.sampling import LangevinDivergence, langevin
+from ..method.threads import torch_threads
+from ..ratings.budget import plan_for_budget
+from ..ratings.plan import QueryPlan, centered_plan, nes_arrays
+from ..ratings.store import RatingError
+from .pipeline import timed
+
+__all__ = ["RoundsConfig", "RoundsStudy", "RoundsResult", "choose_centres", "MIN_ROUND_PAIRS"]
+
+MIN_ROUND_PAIRS = 10     # a round asks at least this many pairs (20 ratings)
+
+
+@dataclass(frozen=True)
+class RoundsConfig:
+    """A study's settings, all fixed before anyone listens."""
+
+    budget: int = 500                  # ratings in all rounds together
+    shares: tuple[float, ...] = (0.4, 0.3, 0.3)   # each round's share of the budget
+    seed: int = 0                      # round 0's plan, every fit, every Langevin run
+    sigma_p: float = 1.0               # round 0's periphery scale, and the pull's scale
+    sigma_nes: float = 0.3             # the perturbation scale of every pair
+    particles: int = 2000              # Langevin particles that propose the next round's points
+    alpha: float = 0.01                # Langevin step size (for proposing and for sampling)
+    steps: int = 1000                  # Langevin steps
+    floor: float = 0.1                 # weight of rated-and-certain regions: (4 D (1 - D) + floor)
+    round_networks: int = 1            # networks fitted between rounds
+    final_networks: int = 3            # networks averaged in the final fit
+    estimate: EstimateOptions = field(default_factory=EstimateOptions)
+    network: dict = field(default_factory=dict)   # ScoreNetConfig changes, e.g. {"steps": 400}
+
+    def __post_init__(self) -> None:
+        if isinstance(self.budget, bool) or not isinstance(self.budget, int) or self.budget < 1:
+            raise ValueError(f"budget must be a whole number of ratings, got {self.budget!r}")
+        shares = tuple(float(s) for s in self.shares)
+        if not shares or any(not s > 0 for s in shares):
+            raise ValueError(f"shares must be positive, got {self.shares!r}")
+        object.__setattr__(self, "shares", tuple(s / sum(shares) for s in shares))
+        if len(self.shares) > 1 and min(self.sizes()) < 2 * MIN_ROUND_PAIRS:
+            raise ValueError(
+                f"a budget of {self.budget} ratings is too small for {len(self.shares)} rounds "
+                f"of shares {[round(s, 2) for s in self.shares]}: each round needs at least "
+                f"{2 * MIN_ROUND_PAIRS} ratings ({MIN_ROUND_PAIRS} pairs); give at least "
+                f"{self.min_budget()} ratings or fewer rounds (shares=(1,) is the fixed plan)")
+        for name in ("round_networks", "final_networks", "particles", "steps"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a whole number >= 1, got {v!r}")
+
+    @classmethod
+    def fixed(cls, **changes) -> "RoundsConfig":
+        """Today's fixed plan as a study of one round (``shares=(1,)``)."""
+        return cls(**{"shares": (1.0,), **changes})
+
+    @property
+    def rounds(self) -> int:
+        return len(self.shares)
+
+    def sizes(self) -> list[int]:
+        """Ratings per round (even: whole pairs), summing to at most the budget."""
+        pairs = self.budget // 2
+        per = [int(np.floor(s * pairs)) for s in self.shares]
+        per[0] += pairs - sum(per)                         # the remainder goes to round 0
+        return [2 * p for p in per]
+
+    def min_budget(self) -> int:
+        """The smallest budget these shares can split into rounds of enough pairs."""
+        return int(np.ceil(2 * MIN_ROUND_PAIRS / min(self.shares))) + len(self.shares) * 2
+
+    def with_(self, **changes) -> "RoundsConfig":
+        return replace(self, **changes)
+
+
+def choose_centres(particles: np.ndarray, D: np.ndarray, rated: np.ndarray, n: int, *,
+                   floor: float = 0.1, rng: np.random.Generator) -> np.ndarray:
+    """Indices of ``n`` particles to ask about next (k-means++-style weighted sampling).
+
+    Parameters
+    ----------
+    particles : ndarray, shape (m, d)   candidate points (the sampler's particles).
+    D : ndarray, shape (m,)             the model's naturalness there.
+    rated : ndarray, shape (r, d)       points already asked about.
+    n : int                             how many to choose (n <= m).
+    floor : float                       weight left to points where the model is sure.
+    rng : Generator
+
+    Each pick is drawn with probability proportional to (4 D (1 - D) + floor) times the
+    squared distance to the nearest rated or already chosen point, so the picks favour
+    the edge of the acceptable region (where D is neither 0 nor 1) and places nobody has
+    rated, and spread out among themselves.
+
+    Returns
+    -------
+    ndarray of int, shape (n,)
+    """
+    x = np.asarray(particles, dtype=np.float64)
+    if n > len(x):
+        raise ValueError(f"cannot choose {n} of {len(x)} particles")
+    band = 4 * D * (1 - D) + floor                                       # (m,)
+    near = cKDTree(rated).query(x)[0] ** 2 if len(rated) else np.full(len(x), np.inf)
+    chosen = []
+    for _ in range(n):
+        w = band * near
+        w = np.where(np.isfinite(w), w, band)
+        total = w.sum()
+        i = int(rng.choice(len(x), p=w / total)) if total > 0 else int(rng.integers(len(x)))
+        chosen.append(i)
+        near = np.minimum(near, ((x - x[i]) ** 2).sum(1))
+        near[i] = 0.0
+    return np.array(chosen, dtype=np.int64)
+
+
+@dataclass(repr=False)
+class RoundsResult:
+    """A fit of the whole study: its estimate, the networks and Langevin samples.
+
+    Attributes
+    ----------
+    plans : list of QueryPlan      the rounds the fit used.
+    estimate : Estimate            targets over every round's rated points.
+    network : ScoreEnsemble        the networks, scores averaged.
+    samples : ndarray, shape (n, d)  Langevin samples from the real data.
+    ratings : int                  ratings the fit used.
+    """
+
+    plans: list
+    estimate: Estimate
+    network: ScoreEnsemble
+    samples: np.ndarray
+    ratings: int
+
+    def __repr__(self) -> str:
+        return (f"RoundsResult(rounds={len(self.plans)}, ratings={self.ratings}, "
+                f"networks={len(self.network)}, samples={self.samples.shape})")
+
+
+class RoundsStudy:
+    """A study in rounds over one ratings store (module docstring).
+
+    Parameters
+    ----------
+    store : RatingsStore
+    data : ndarray, shape (N, d)   the real data (the space's points).
+    config : RoundsConfig, optional
+    name : str                     rounds are stored as plans ``<name>-r0``, ``<name>-r1``, ...
+    shared : int                   with ``shared > 0`` every round is a
+                                   :meth:`~hd_widgets.ratings.plan.QueryPlan.per_rater`
+                                   plan: each rater meets the pages in an order of their
+                                   own, the first ``shared`` in common (a class).
+
+    Examples
+    --------
+    >>> study = RoundsStudy(store, space.points, RoundsConfig(budget=300))   # doctest: +SKIP
+    >>> study.rate_with(listener)          # a simulated listener answers every round  # doctest: +SKIP
+    >>> study.fit().samples.shape          # doctest: +SKIP
+    (2000, 2)
+    """
+
+    def __init__(self, store, data: np.ndarray, config: RoundsConfig | None = None, *,
+                 name: str = "study", shared: int = 0) -> None:
+        self.store = store
+        self.data = np.asarray(data, dtype=np.float64)
+        if self.data.ndim != 2 or len(self.data) < 2 or not np.isfinite(self.data).all():
+            raise ValueError(f"data must be finite, of shape (N, d) with N >= 2, got {self.data.shape}")
+        self.config = RoundsConfig() if config is None else config
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            raise ValueError(f"a study name may hold letters, digits, '_', '.', '-' only, got {name!r}")
+        self.name = name
+        self.shared = int(shared)
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hd-rounds")
+        self._pending: dict[int, Future] = {}
+        self.clouds: dict[int, np.ndarray] = {}    # rounds rated -> the model's particles then
+        if self.name + "-r0" not in self.store.plan_names():
+            self._store(self._round_zero())
+
+    # ------------------------------------------------------------------ the rounds
+    def plan_name(self, k: int) -> str:
+        return f"{self.name}-r{k}"
+
+    def plans(self) -> list[QueryPlan]:
+        """The rounds planned so far, in order."""
+        names = set(self.store.plan_names())
+        out = []
+        for k in range(self.config.rounds):
+            if self.plan_name(k) not in names:
+                break
+            out.append(self.store.plan(self.plan_name(k)))
+        return out
+
+    @property
+    def round(self) -> int:
+        """The round being rated: the last one planned."""
+        return len(self.plans()) - 1
+
+    def progress(self, rater: str | None = None) -> dict[str, Any]:
+        """Where the study stands: round, pages answered of it (by ``rater``, or by anyone),
+        and ratings answered of the whole budget."""
+        plans = self.plans()
+        done, total = self.store.progress(plans[-1].name, rater)
+        spent = sum(self.store.progress(p.name, rater)[0] * 2 for p in plans)
+        return {"round": len(plans) - 1, "rounds": self.config.rounds, "round_pages_done": done,
+                "round_pages": total, "ratings": spent, "budget": sum(self.config.sizes())}
+
+    def complete(self, k: int, rater: str | None = None) -> bool:
+        """Has every page of round ``k`` been answered (by ``rater``, or pooled by anyone)?"""
+        done, total = self.store.progress(self.plan_name(k), rater)
+        return done >= total
+
+    def finished(self, rater: str | None = None) -> bool:
+        """All rounds planned and the last one answered."""
+        return self.round == self.config.rounds - 1 and self.complete(self.round, rater)
+
+    def advance(self, rater: str | None = None) -> QueryPlan | None:
+        """If the current round is answered (by ``rater``, or pooled) and rounds remain,
+        plan the next one (once: see the module docstring) and return it; else None."""
+        k = self.round
+        if k + 1 >= self.config.rounds or not self.complete(k, rater):
+            return None
+        fut = self._pending.pop(k + 1, None)
+        plan = fut.result() if fut is not None else self._plan_round(k + 1)
+        return self._store(plan)
+
+    def prepare(self, k: int | None = None) -> Future:
+        """Start planning round ``k`` (default: the next one) in the background, from the
+        ratings given so far, so the rater does not wait at the boundary; :meth:`advance`
+        stores it when the current round is answered."""
+        k = self.round + 1 if k is None else k
+        with self._lock:
+            if k not in self._pending:
+                self._pending[k] = self._pool.submit(self._plan_round, k)
+            return self._pending[k]
+
+    # ------------------------------------------------------------------ planning
+    def _round_zero(self) -> QueryPlan:
+        c = self.config
+        plan = plan_for_budget(self.data, c.sizes()[0], sigma_p=c.sigma_p, sigma_nes=c.sigma_nes,
+                               seed=np.random.default_rng([c.seed, 0]), name=self.plan_name(0))
+        return self._finish(plan, 0, {"rounds": [], "ratings": 0, "max_rating_id": 0,
+                                      "seed": [c.seed, 0]})
+
+    def _finish(self, plan: QueryPlan, k: int, lineage: dict) -> QueryPlan:
+        c = self.config
+        extra = {"study": self.name, "round": k, "rounds": c.rounds, "lineage": lineage,
+                 "study_config": {"budget": c.budget, "shares": list(c.shares), "seed": c.seed,
+                                  "floor": c.floor}}
+        plan = replace(plan, config={**plan.config, **extra})
+        return plan.per_rater(self.shared) if self.shared else plan
+
+    def _store(self, plan: QueryPlan) -> QueryPlan:
+        try:
+            return self.store.add_plan(plan)
+        except RatingError:
+            # another process stored this round first (from a few more or fewer ratings):
+            # theirs is the round everyone rates
+            if plan.name in self.store.plan_names():
+                return self.store.plan(plan.name)
+            raise
+
+    def _max_rating_id(self, names: list[str]) -> int:
+        ids = [self.store.table(n)["id"] for n in names]
+        return max((int(i.max()) for i in ids if len(i)), default=0)
+
+    def fit_rounds(self, names: list[str], *, max_rating_id: int | None, networks: int,
+                   seed: list[int], raters=None, particles: int | None = None,
+                   stages=None) -> tuple[Estimate, ScoreEnsemble, np.ndarray]:
+        """Estimate, networks and Langevin particles (n, d) on the ratings of rounds
+        ``names`` (of ids up to ``max_rating_id``), seeded by ``seed``; in one torch
+        thread, so the result does not depend on the machine's thread count. ``stages``
+        wraps the three steps as in :func:`~hd_widgets.study.pipeline.run_pipeline`."""
+        c = self.config
+        seconds: dict[str, float] = {}
+        with timed(seconds, "estimate", stages, f"perceptual gradients from {len(names)} round(s)"):
+            est = from_store_plans(self.store, names, self.data, c.estimate, raters=raters,
+                                   max_rating_id=max_rating_id)
+        s = int(np.random.default_rng(seed).integers(2 ** 31))
+        run = dict(n=c.particles if particles is None else particles, alpha=c.alpha,
+                   n_steps=c.steps, seed=s)
+        with torch_threads(1):
+            with timed(seconds, "train", stages, f"{networks} score network(s) on "
+                                                 f"{len(est.pair_point)} rated pairs"):
+                ens = train_ensemble(est, networks, seed=s,
+                                     config=ScoreNetConfig.for_estimate(est, **c.network))
+            with timed(seconds, "sample", stages, f"Langevin, {run['n']} particles x {c.steps} steps"):
+                try:
+                    x = langevin(ens.score_fn(), self.data, **run).samples
+                except LangevinDivergence:       # keep the particles; the far ones are dropped
+                    x = langevin(ens.score_fn(), self.data, max_norm=float("inf"), **run).samples
+        return est, ens, x
+
+    def _plan_round(self, k: int, lineage: dict | None = None) -> QueryPlan:
+        c = self.config
+        names = [self.plan_name(j) for j in range(k)]
+        if lineage is None:
+            lineage = {"rounds": list(range(k)), "max_rating_id": self._max_rating_id(names),
+                       "seed": [c.seed, k]}
+        est, ens, x = self.fit_rounds([self.plan_name(j) for j in lineage["rounds"]],
+                                      max_rating_id=lineage["max_rating_id"],
+                                      networks=c.round_networks, seed=lineage["seed"])
+        lineage = {**lineage, "ratings": int(2 * len(est.pair_point))}
+        self.clouds[k] = x
+        rng = np.random.default_rng([*lineage["seed"], 1])
+        keep = np.isfinite(x).all(1) & (np.abs(x).max(1) < 8 * max(1.0, np.abs(self.data).max()))
+        x = x[keep]
+        rated = np.concatenate([nes_arrays(self.store.plan(n))[0] for n in names])
+        D = ens.predict(x)[0]
+        n = c.sizes()[k] // 2
+        pick = choose_centres(x, D, rated, n, floor=c.floor, rng=rng)
+        centres = x[pick]
+        datum = cKDTree(self.data).query(centres)[1]
+        plan = centered_plan(centres, datum, n_data=len(self.data), n_pairs=1,
+                             sigma_p=c.sigma_p, sigma_nes=c.sigma_nes, seed=rng,
+                             name=self.plan_name(k))
+        return self._finish(plan, k, lineage)
+
+    def replan(self, k: int) -> QueryPlan:
+        """Plan round ``k`` again from the store alone, with its stored lineage; equal to
+        the stored plan (the rounds are deterministic given the store and the seed)."""
+        stored = self.store.plan(self.plan_name(k))
+        if k == 0:
+            return self._round_zero()
+        return self._plan_round(k, dict(stored.config["lineage"]))
+
+    # ------------------------------------------------------------------ rating and fitting
+    def rate_with(self, listener, *, rater: str | None = None, seed: tuple[int, ...] | None = None,
+                  limit: int | None = None) -> int:
+        """Let ``listener`` answer the study round by round (planning each next round as it
+        would for a person); returns the pages answered."""
+        from ..ratings.answering import answer
+        rater = listener.name if rater is None else rater
+        pages = 0
+        while True:
+            plan = self.plans()[-1]
+            left = None if limit is None else limit - pages
+            pages += answer(listener, self.store, plan.name, rater=rater, limit=left,
+                            seed=None if seed is None else (*seed, self.round))
+            if (limit is not None and pages >= limit) or self.advance(rater) is None:
+                return pages
+
+    def fit(self, *, networks: int | None = None, raters=None, particles: int | None = None,
+            seed: int | None = None, stages=None) -> RoundsResult:
+        """The study's HumanDiffusion: estimate on every round's ratings (of ``raters``
+        only, if given), an ensemble of ``networks`` (default ``final_networks``), and
+        Langevin samples from the real data (``particles``, default the config's)."""
+        c = self.config
+        plans = self.plans()
+        n = c.final_networks if networks is None else networks
+        est, ens, x = self.fit_rounds([p.name for p in plans], max_rating_id=None, networks=n,
+                                      seed=[c.seed if seed is None else seed, 99], raters=raters,
+                                      particles=particles, stages=stages)
+        self.clouds[c.rounds] = x
+        return RoundsResult(plans, est, ens, x, int(2 * len(est.pair_point)))
+
+    def close(self) -> None:
+        """Stop the background planner (a plan being made is finished first)."""
+        self._pool.shutdown(wait=True)
+
+    def __repr__(self) -> str:
+        p = self.progress()
+        return (f"RoundsStudy({self.name!r}, round {p['round'] + 1} of {p['rounds']}, "
+                f"{p['round_pages_done']} of {p['round_pages']} pages of it answered, "
+                f"{p['ratings']} of {p['budget']} ratings)")
+

@@ -1,0 +1,93 @@
+"""One look for every figure: palette, template, axis titles.
+
+Every Plotly view in hd_widgets takes its colours from :data:`PALETTE` (one colour per
+kind of data: real, HumanDiffusion, HumanGAN, reference, anchor) and its layout from the
+light, large-font template :data:`TEMPLATE`, so a figure reads on a classroom projector and
+a colour means the same thing in every figure. Kinds are named as
+:mod:`hd_widgets.ratings.kinds` names them (:data:`KIND_NAMES`).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..ratings import kinds
+
+__all__ = ["PALETTE", "GROUP_COLORS", "GROUP_SYMBOLS", "KIND_NAMES", "TEMPLATE",
+           "D_COLORSCALE", "color_of", "axis_title", "nice_scale", "apply_look"]
+
+# Okabe-Ito colours: distinct for colour-blind viewers and on a washed-out projector.
+PALETTE: dict[str, str] = {
+    "real": "#0072B2",            # blue: real recordings
+    "humandiffusion": "#D55E00",  # vermillion: HumanDiffusion samples
+    "generated": "#D55E00",       # what an evaluation plan calls HumanDiffusion's clips
+    "humangan": "#009E73",        # green: HumanGAN samples
+    "reference": "#CC79A7",       # pink: hidden reference
+    "anchor": "#7F7F7F",          # grey: low anchor
+    "arrow": "#303030",           # gradient / field arrows
+    "periphery": "#7F7F7F",       # rated periphery points
+    "clicked": "#E69F00",         # the listening map's last click
+    "region": "#1B7837",          # outline of the acceptable region (D = 0.5)
+}
+# Real voices by group: shades of the "real" blue plus a symbol each, so "blue = real"
+# still holds while men, women and children stay apart.
+GROUP_COLORS: dict[str, str] = {"man": "#004C7A", "woman": "#0072B2", "child": "#56B4E9"}
+GROUP_SYMBOLS: dict[str, str] = {"man": "square", "woman": "circle", "child": "diamond"}
+_EXTRA = ("#F0E442", "#882255", "#44AA99", "#999933", "#332288")
+
+KIND_NAMES: dict[str, str] = kinds.LABELS
+
+# D in [0, 1] underneath everything: white (rejected) to pale green (accepted), light
+# enough that markers and arrows on top stay readable.
+D_COLORSCALE = [[0.0, "#FFFFFF"], [0.5, "#E5F5E0"], [1.0, "#A1D99B"]]
+
+TEMPLATE = go.layout.Template(layout=go.Layout(
+    font=dict(size=16, family="Arial, Helvetica, sans-serif", color="#222222"),
+    title=dict(font=dict(size=20), x=0.02, xanchor="left"),
+    paper_bgcolor="white", plot_bgcolor="white",
+    colorway=[PALETTE[k] for k in ("real", "humandiffusion", "humangan", "reference",
+                                   "anchor")] + list(_EXTRA),
+    xaxis=dict(showline=True, linecolor="#444444", mirror=True, gridcolor="#E5E5E5",
+               zeroline=True, zerolinecolor="#BBBBBB", ticks="outside",
+               title=dict(font=dict(size=16))),
+    yaxis=dict(showline=True, linecolor="#444444", mirror=True, gridcolor="#E5E5E5",
+               zeroline=True, zerolinecolor="#BBBBBB", ticks="outside",
+               title=dict(font=dict(size=16))),
+    legend=dict(bgcolor="rgba(255,255,255,0.85)", bordercolor="#CCCCCC", borderwidth=1,
+                font=dict(size=14)),
+    hoverlabel=dict(font=dict(size=15)),
+    margin=dict(l=80, r=30, t=90, b=80),
+))
+
+
+def color_of(kind: str, i: int = 0) -> str:
+    """The palette colour of a kind (case-insensitive); unknown kinds cycle extra colours."""
+    return PALETTE.get(str(kind).lower(), _EXTRA[i % len(_EXTRA)])
+
+
+def axis_title(k: int, explained: float | None = None, *, wrap: bool = False) -> str:
+    """Axis title of principal component ``k`` (0-based), e.g. "PC1 of log spectral envelope
+    (normalised)"; with ``explained`` (a fraction) its share of variance is appended;
+    ``wrap`` breaks it over two lines (for side-by-side panels)."""
+    t = f"PC{k + 1} of log spectral envelope{'<br>' if wrap else ' '}(normalised)"
+    return t if explained is None else f"{t}, {explained:.0%} of variance"
+
+
+def nice_scale(x: float) -> float:
+    """The largest of 1, 2, 2.5, 5 x 10^k not above ``x`` (so the scale reads well in a caption)."""
+    if not np.isfinite(x) or x <= 0:
+        return 1.0
+    e = math.floor(math.log10(x))
+    for m in (5.0, 2.5, 2.0, 1.0):
+        if m * 10 ** e <= x * (1 + 1e-12):
+            return m * 10 ** e
+    return 10.0 ** e
+
+
+def apply_look(fig: go.Figure, title: str | None = None, **layout) -> go.Figure:
+    """The shared template and title; ``layout`` keywords override."""
+    fig.update_layout(template=TEMPLATE, title=title, **layout)
+    return fig
+

@@ -1,0 +1,460 @@
+"""The rating widget: hear the clips of a query, rate each on its own slider, submit.
+
+One query of a plan (for NES: the pair x~ + Delta, x~ - Delta) is one page. Its clips are
+shown as "A", "B", ... in a random order seeded by (seed, rater, query), so a clip's
+position cannot bias its rating and the mapping back to the query's own order is exact.
+Every submission goes straight to the :class:`~hd_widgets.ratings.store.RatingsStore` and the
+status line says "saved" only after the store has committed it; the widget never holds
+ratings the store does not have, so a restarted kernel resumes where the person stopped.
+
+Untouched sliders (a choice, documented in :data:`HELP`): sliders start in the middle,
+without a number and with a grey handle; a clip counts as rated only once its slider has
+been moved. Submit refuses a page with an unrated clip, because a careful listening test
+must not turn "never listened / forgot" into a silent 0.5. To give exactly 0.50, move the
+slider away and back.
+
+Identity (who rates, whose submission): the rater id is a trait; every change (typed into
+the box or set from code) is stripped, checked by the store and resumes that rater's next
+page; an empty or refused id is refused with a message and the old one kept. Undo takes
+back only this widget's own last submission in this plan (it tracks the ids the store
+gave it); if the rater's last active submission came from elsewhere (another tab, widget
+or kernel) it says so instead. A page answered elsewhere is noticed on Submit: the widget
+says so and moves on to the next page.
+
+The card itself (controls, layout, key regions) is :class:`~hd_widgets.widgets.card.RatingCard`;
+rendering ahead is :class:`~hd_widgets.widgets.prefetch.ClipPrefetcher`.
+"""
+from __future__ import annotations
+
+from functools import partial
+import hashlib
+import time
+import uuid
+
+import ipywidgets as W
+import numpy as np
+from traitlets import Bool, TraitError, Unicode, observe, validate
+
+from ..ratings.plan import Query, QueryPlan
+from .card import HELP, RatingCard
+from .checks import check_plan, rater_problem
+from .ownership import NotOurs, OwnSubmissions
+from .prefetch import ClipPrefetcher
+from ..speech.space import FeatureSpace
+from ..ratings.store import RatingError, RatingsStore
+
+__all__ = ["RatingWidget", "display_order", "HELP"]
+
+NUDGE = 0.05          # slider change per a/z/arrow key press
+BREAK_S = 300.0       # gaps longer than this between submissions are breaks, not pace
+MAX_CLIPS = 9         # keys 1..9 play the clips; more belong on an EvaluationWidget page
+
+
+def display_order(seed: int, rater: str, query: int, k: int) -> np.ndarray:
+    """Presentation order of a query's clips: position ``j`` ("A", ...) shows clip ``order[j]``.
+
+    Seeded by (seed, rater, query) through a stable hash, so the same person sees the same
+    order after a restart, different people see different orders, and it is reproducible.
+
+    Returns
+    -------
+    ndarray of int, shape (k,)
+        A permutation of ``range(k)``.
+    """
+    h = int.from_bytes(hashlib.sha256(rater.encode("utf-8")).digest()[:8], "little")
+    return np.random.default_rng([int(seed), h, int(query)]).permutation(k)
+
+
+class RatingWidget(RatingCard):
+    """Rate the queries of a plan, one page at a time, straight into a ratings store.
+
+    Parameters
+    ----------
+    space : FeatureSpace
+        Renders each clip (``render_wav``), at the space's fixed loudness.
+    store : RatingsStore
+        Where every submission goes (durable before "saved" is shown).
+    plan : str or QueryPlan
+        A plan name in ``store``, or a plan (added to the store; idempotent).
+    rater : str
+        Who rates; editable in the widget's "Rater id" box. "" (or an id the store
+        refuses) waits for one.
+    session : str, optional
+        Label stored with each rating; by default a new id per widget.
+    seed : int
+        Seeds the clip order of every (rater, query); see :func:`display_order`.
+
+    Raises
+    ------
+    ValueError
+        If the plan cannot be shown here (queries with different numbers of clips, fewer
+        than 2 or more than 9 clips, or points of another dimension than ``space.d``);
+        checked before a given plan is added to the store.
+
+    Examples
+    --------
+    >>> w = RatingWidget(FeatureSpace.default(2), RatingsStore("ratings.sqlite"), plan, "ann")
+    >>> w                        # displays the card in a notebook  # doctest: +SKIP
+    >>> w.set_ratings(0.8, 0.3); w.submit()  # what a person's slider moves and click do
+    >>> w.answer_with(listener, n=5)         # a (simulated) listener answers five pages
+    >>> w.on_submit(lambda w: print(w.status))  # runs after every saved submission
+    >>> w.rater = "bo"           # checked like the box; resumes bo's next page
+    """
+
+    status = Unicode("", help="The message on the status line (saved, refused, errors).")
+    rater = Unicode("", help="Rater id; ratings are stored under it. Set from code or the "
+                    "Rater id box alike: spaces are stripped, the store checks the id, and the "
+                    "widget resumes that rater's next page; an empty or refused id raises "
+                    "TraitError (the box shows a message) and the old id stays.")
+    finished = Bool(False, help="True once the rater has answered every query of the plan.")
+
+    def __init__(self, space: FeatureSpace, store: RatingsStore, plan: str | QueryPlan,
+                 rater: str, *, session: str | None = None, seed: int = 0):
+        self.space, self.store, self.seed = space, store, int(seed)
+        given = plan if isinstance(plan, QueryPlan) else store.plan(plan)
+        self.k = check_plan(given, space, k_min=2, k_max=MAX_CLIPS, widget="RatingWidget")
+        self.plan = store.add_plan(given) if isinstance(plan, QueryPlan) else given
+        self._by_index = {q.index: q for q in self.plan}
+        self.letters = [chr(ord("A") + j) for j in range(self.k)]
+        self.session = session or f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        self.query: Query | None = None
+        self._order = np.arange(self.k)
+        self._touched = [False] * self.k
+        self._selected = 0
+        self._loading = False
+        self._last_ok = False
+        self._shown_at = time.monotonic()
+        self._durations: list[float] = []
+        self._done: set[int] = set()
+        self._skipped: set[int] = set()
+        self._mine = OwnSubmissions(store, self.plan.name)   # what this widget's Undo may undo
+        self._submit_handlers = W.CallbackDispatcher()
+        self._prefetch = ClipPrefetcher(space.render_wav)
+        super().__init__(self.letters, len(self.plan))
+        self._rater_box.observe(self._on_rater, "value")
+        for j, s in enumerate(self._sliders):
+            s.observe(partial(self._on_slide, j), "value")
+        for name, b in self._buttons.items():
+            b.on_click(getattr(self, f"_on_{name}"))
+        for e in self._keys:
+            e.on_dom_event(self._on_key)
+        self._start("")
+        if str(rater).strip():
+            try:
+                self.rater = rater
+            except TraitError:
+                pass          # the status line says why; the box waits for a valid id
+
+    # ------------------------------------------------------------------ programmatic twins
+    def set_ratings(self, *values: float) -> None:
+        """Move the sliders, in display order (A, B, ...), as a person would; marks them rated."""
+        if len(values) != self.k:
+            raise ValueError(f"need {self.k} values (clips {self.letters}), got {len(values)}")
+        for j, v in enumerate(values):
+            v = float(v)
+            if not 0.0 <= v <= 1.0:  # also refuses NaN; a slider would silently clamp
+                raise ValueError(f"rating for {self.letters[j]} must be in [0, 1], got {v}")
+            moved = self._sliders[j].value != v
+            self._sliders[j].value = v
+            if not moved:  # a person would move it away and back; the intent here is explicit
+                self._touch(j)
+
+    def submit(self) -> bool:
+        """Click Submit; True if the ratings were saved (else see :attr:`status`)."""
+        return self._click("submit")
+
+    def on_submit(self, callback, remove: bool = False) -> None:
+        """Register ``callback(widget)`` to run after each submission the store has saved.
+
+        Called with this widget as its only argument (as ``Button.on_click`` passes the
+        button), after the next page is shown, so ``widget.status`` already says "Saved
+        query #..." and ``widget.query`` is the next page. Refused submissions, skips and
+        undos do not call it. ``remove=True`` unregisters ``callback``. An exception in a
+        callback is shown (or logged) and does not undo the saved submission.
+
+        Examples
+        --------
+        >>> live = LiveGradient(space, store, plan.name, "ann")
+        >>> widget.on_submit(live.update)       # redraw the arrows after every submission
+        """
+        self._submit_handlers.register_callback(callback, remove=remove)
+
+    def skip(self) -> bool:
+        """Click Skip; True if the skip was recorded."""
+        return self._click("skip")
+
+    def undo(self) -> bool:
+        """Click Undo; True if a submission was taken back (its page is shown again)."""
+        return self._click("undo")
+
+    def play(self, which: int | str) -> None:
+        """Play clip ``which`` ("A", "B", ... or 0, 1, ...) and select it for the a/z keys."""
+        j = self.letters.index(which) if isinstance(which, str) else int(which)
+        self._select(j)
+        self._arm_play(j)
+
+    def press(self, key: str) -> None:
+        """Press a key on the card (same handler as the browser's key events)."""
+        self._on_key({"type": "keydown", "key": key})
+
+    def answer_with(self, listener, n: int | None = None) -> int:
+        """Let ``listener`` answer the next ``n`` (default: all remaining) pages.
+
+        For each page the listener rates the clips in display order
+        (``listener.rate(points) -> values``, points shape (k, d)); the values go onto the
+        sliders and Submit is clicked, exactly as a person would. Returns pages answered.
+        """
+        count = 0
+        while self.query is not None and (n is None or count < n):
+            q = self.query
+            points = q.points[self._order]                               # (k, d)
+            self.set_ratings(*np.asarray(listener.rate(points), dtype=float).reshape(self.k))
+            if self.submit():
+                count += 1
+            elif self.query is q:  # still on the page: a real refusal
+                raise RuntimeError(f"answer_with stopped: {self.status}")
+            # else the page was answered elsewhere and the widget moved on: not counted
+        return count
+
+    def _click(self, name: str) -> bool:
+        self._last_ok = False
+        self._buttons[name].click()
+        return self._last_ok
+
+    # ------------------------------------------------------------------ handlers
+    def _on_key(self, event: dict) -> None:
+        if any(event.get(m) for m in ("ctrlKey", "metaKey", "altKey")):
+            return
+        key, repeat = event.get("key", ""), event.get("repeat", False)
+        if self.query is None and key not in ("u", "Enter", "s"):
+            return  # nothing to play or rate
+        if key in ("a", "ArrowUp", "ArrowRight", "z", "ArrowDown", "ArrowLeft"):
+            s = self._sliders[self._selected]
+            up = key in ("a", "ArrowUp", "ArrowRight")
+            new = round(min(1.0, max(0.0, s.value + (NUDGE if up else -NUDGE))), 6)
+            self._touch(self._selected)
+            s.value = new
+        elif repeat:
+            return  # a held key must not submit, skip or undo twice
+        elif key.isdigit() and 1 <= int(key) <= self.k:
+            self.play(int(key) - 1)
+        elif key in ("Enter", "s", "u"):
+            self._click({"Enter": "submit", "s": "skip", "u": "undo"}[key])
+
+    def _on_rater(self, change: dict) -> None:
+        try:
+            self.rater = change["new"]            # validated and resumed like code's w.rater = ...
+        except TraitError:
+            return                                # refused: the status line says why
+        if self._rater_box.value != self.rater:
+            self._rater_box.value = self.rater    # shown stripped
+
+    def _on_slide(self, j: int, change: dict) -> None:
+        if not self._loading:
+            self._touch(j)
+            self._select(j)
+
+    def _on_submit(self, _=None) -> None:
+        q = self.query
+        if q is None:
+            return self._say(self._idle_reason(), "error")
+        missing = [self.letters[j] for j in range(self.k) if not self._touched[j]]
+        if missing and self.status.startswith("Saved") and time.monotonic() - self._shown_at < 1:
+            return self._say(f"{self.status} (A second click was ignored.)", "ok")  # double-click
+        if missing:
+            return self._say(f"Not saved: rate {' and '.join(missing)} first (move the slider; "
+                             "to give 0.50 move it away and back).", "error")
+        values = np.empty(self.k)
+        values[self._order] = [s.value for s in self._sliders]          # back to query order
+        try:
+            ids = self.store.rate(self.plan.name, q.index, values.tolist(), rater=self.rater,
+                                  session=self.session)
+        except RatingError as e:
+            if self._mine.answered(self.rater, q.index):
+                return self._move_on(q, "Not saved")
+            return self._say(f"Not saved: {e}", "error")
+        except Exception as e:  # e.g. sqlite3.OperationalError (locked): keep the page
+            return self._say(f"Not saved ({type(e).__name__}): {e}", "error")
+        self._mine.add(self.rater, ids)
+        self._durations.append(time.monotonic() - self._shown_at)
+        self._done.add(q.index)
+        self._last_ok = True
+        shown = ", ".join(f"{L} {s.value:.2f}" for L, s in zip(self.letters, self._sliders))
+        self._load(self._next_page(),
+                   f"Saved query #{q.index + 1} ({shown}).")
+        self._submit_handlers(self)
+
+    def _on_skip(self, _=None) -> None:
+        q = self.query
+        if q is None:
+            return self._say(self._idle_reason(), "error")
+        try:
+            self.store.skip(self.plan.name, q.index, rater=self.rater, session=self.session)
+        except Exception as e:  # RatingError or a database error: nothing changed
+            if isinstance(e, RatingError) and self._mine.answered(self.rater, q.index):
+                return self._move_on(q, "Not skipped")
+            return self._say(f"Not skipped: {e}", "error")
+        self._skipped.add(q.index)
+        self._last_ok = True
+        self._load(self._next_page(),
+                   f"Skipped query #{q.index + 1}; it comes back after the others.")
+
+    def _on_undo(self, _=None) -> None:
+        """Withdraw this widget's own last submission, if it is the rater's last active one."""
+        if not self.rater:
+            return self._say(self._idle_reason(), "error")
+        try:
+            undone, ours = self._mine.undo(self.rater)
+        except NotOurs as e:
+            return self._say(str(e), "error")
+        except Exception as e:
+            return self._say(f"Nothing undone: {e}.", "error")
+        qi = undone[0].query
+        note = "" if ours else " (It had just been submitted elsewhere; yours is still saved.)"
+        self._done.discard(qi)
+        self._last_ok = True
+        self._load(self._by_index[qi], f"Undone: query #{qi + 1} is back with your ratings; "
+                   f"change them and submit again.{note}", {r.clip: r.value for r in undone})
+
+    # ------------------------------------------------------------------ identity
+    @validate("rater")
+    def _valid_rater(self, proposal: dict) -> str:
+        """The one path every rater change takes (box or code): strip, refuse, or accept."""
+        rater = proposal["value"].strip()
+        why = rater_problem(self.store, self.plan.name, rater)
+        if why is not None:
+            keep = f"still rating as {self.rater!r}" if self.rater else "enter another one"
+            message = f"Rater id refused: {why}; {keep}."
+            self._say(message, "error")
+            self._rater_box.value = self.rater
+            raise TraitError(message)
+        return rater
+
+    @observe("rater")
+    def _rater_changed(self, change: dict) -> None:
+        self._start(change["new"])
+
+    def _move_on(self, q: Query, what: str) -> None:
+        """``q`` was answered elsewhere (another tab or kernel): go to the next page."""
+        self._done.add(q.index)
+        self._load(self._next_page(),
+                   f"{what}: query #{q.index + 1} was already answered as {self.rater} "
+                   "elsewhere (another tab, widget or kernel), so this page's ratings were not "
+                   "stored; here is the next page.", kind="error")
+
+    # ------------------------------------------------------------------ state
+    def _next_page(self, rater: str | None = None) -> Query | None:
+        """Where the rater resumes (the store's next unrated page); a subclass that follows
+        a study in rounds moves on to the next round here."""
+        return self.store.next_query(self.plan.name, self.rater if rater is None else rater)
+
+    def _progress_text(self, done: int, total: int) -> str:
+        return f"{done} of {total} rated · {self._time_left(total - done)}"
+
+    def _start(self, rater: str) -> None:
+        """Show ``rater``'s next page (resume), or wait for a rater id if ``rater`` is ""."""
+        self._rater_box.value = rater
+        self._done, self._skipped, self._durations = set(), set(), []
+        history = self.store.ratings(self.plan.name, rater=rater) if rater else []
+        if rater:
+            self._done = {r.query for r in history}
+            times = np.unique([r.time for r in history])
+            self._durations = [float(t) for t in np.diff(times) if 0 < t < BREAK_S]
+            self._load(self._next_page(rater),
+                       f"Welcome{' back' if history else ''}, {rater}.")
+        else:
+            self._load(None, "Enter your rater id above to start.")
+
+    def _load(self, query: Query | None, message: str = "",
+              restore: dict[int, float] | None = None, kind: str = "ok") -> None:
+        """Show ``query`` (None: finished or no rater), with fresh or restored sliders."""
+        self._loading = True
+        try:
+            self.query = query
+            if query is not None:
+                self._order = display_order(self.seed, self.rater, query.index, self.k)
+                wavs = self._prefetch.get(query.index, query.points)    # query order
+                self._show_clips([wavs[c] for c in self._order])
+                for j, s in enumerate(self._sliders):
+                    s.value = restore[int(self._order[j])] if restore else 0.5
+                    self._touched[j] = bool(restore)
+                    self._mark(j, bool(restore))
+                self._select(0)
+                self._shown_at = time.monotonic()
+                nxt = self._predict_next(query.index)
+                if nxt is not None:
+                    self._prefetch.request(nxt, self._by_index[nxt].points)
+            else:
+                self._show_clips([b""] * self.k)
+            self._refresh(message, kind)
+        finally:
+            self._loading = False
+
+    def _predict_next(self, current: int) -> int | None:
+        """The query the store will most likely serve next (a prefetch hint only)."""
+        order = [q.index for q in self.plan]
+        n, at = len(order), order.index(current)
+        later = [order[(at + step) % n] for step in range(1, n)]
+        fresh = [i for i in later if i not in self._done and i not in self._skipped]
+        again = [i for i in later if i not in self._done]   # skipped ones come back last
+        return (fresh or again or [None])[0]
+
+    def _refresh(self, message: str, kind: str = "ok") -> None:
+        q = self.query
+        done, total = (self.store.progress(self.plan.name, self.rater) if self.rater
+                       else (0, len(self.plan)))
+        self.finished = bool(self.rater) and q is None and done >= total
+        self._bar.value = done
+        self._progress.value = self._progress_text(done, total)
+        if q is not None:
+            self._title.value = (f"<b>Query #{q.index + 1}</b> of plan <i>{self.plan.name}</i> — "
+                                 "how natural is each clip? (0 = unnatural, 1 = natural)")
+        elif self.finished:
+            self._title.value = f"<b>Finished</b>: all {total} queries rated. Thank you!"
+        else:
+            self._title.value = f"<b>{self._idle_reason()}</b>"
+        for name, b in self._buttons.items():
+            b.disabled = (q is None and name != "undo") or not self.rater or (
+                name == "submit" and not all(self._touched))
+        self._say(message, kind)
+
+    def _time_left(self, remaining: int) -> str:
+        if remaining <= 0:
+            return "done"
+        if not self._durations:
+            return "time left shown after your first rating"
+        sec = float(np.median(self._durations[-10:])) * remaining
+        return f"about {sec / 60:.0f} min left" if sec >= 90 else f"about {max(sec, 1):.0f} s left"
+
+    def _idle_reason(self) -> str:
+        if not self.rater:
+            return "Enter your rater id above to start."
+        return "Finished: nothing left to rate." if self.finished else "No page to rate."
+
+    def _touch(self, j: int) -> None:
+        self._touched[j] = True
+        self._mark(j, True)
+        self._buttons["submit"].disabled = self.query is None or not all(self._touched)
+
+    def _select(self, j: int) -> None:
+        self._selected = j
+        super()._select(j)
+
+    def _say(self, message: str, kind: str = "ok") -> None:
+        self.status = message
+        super()._say(message, kind)
+
+    def close(self) -> None:
+        """Stop the prefetch thread and close every control of the card."""
+        if not hasattr(self, "_keys"):      # refused in __init__ (e.g. a plan it cannot show)
+            return W.VBox.close(self)
+        self._submit_handlers.callbacks = []
+        self._prefetch.close()
+        super().close()
+
+    def __repr__(self) -> str:
+        q = "finished" if self.finished else (None if self.query is None else self.query.index)
+        done = self.store.progress(self.plan.name, self.rater)[0] if self.rater else 0
+        return (f"RatingWidget(plan={self.plan.name!r}, rater={self.rater!r}, "
+                f"session={self.session!r}, rated={done}/{len(self.plan)}, query={q}, "
+                f"status={self.status!r})")

@@ -1,0 +1,196 @@
+"""A study in rounds: sized up front, planned once, deterministic from its store, resumable."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hd_widgets.ratings.listeners import SimulatedListener
+from hd_widgets.ratings.plan import nes_arrays
+from hd_widgets.ratings.store import RatingsStore
+from hd_widgets.speech.space import FeatureSpace
+from hd_widgets.study.rounds import MIN_ROUND_PAIRS, RoundsConfig, RoundsStudy, choose_centres
+
+SMALL = dict(budget=80, steps=200, particles=300, final_networks=2)
+
+
+@pytest.fixture(scope="module")
+def space():
+    return FeatureSpace.default(2)
+
+
+def _submissions(store: RatingsStore) -> list[tuple[str, str, int]]:
+    return [(r.plan, r.rater, r.query) for r in store.ratings() if r.clip == 0]
+
+
+def test_sizes_are_fixed_up_front_and_spend_the_budget():
+    c = RoundsConfig(budget=501)
+    assert c.sizes() == [200, 150, 150] and sum(c.sizes()) == 500
+    assert RoundsConfig(budget=333).sizes() == [136, 98, 98]       # the remainder goes to round 0
+    assert RoundsConfig.fixed(budget=500).sizes() == [500]
+
+
+@pytest.mark.parametrize("budget", [10, 40, 59])
+def test_a_budget_too_small_for_the_rounds_is_refused_clearly(budget):
+    with pytest.raises(ValueError, match=r"too small for 3 rounds.*at least \d+ ratings"):
+        RoundsConfig(budget=budget)
+    RoundsConfig(budget=RoundsConfig().min_budget())          # the figure it gives works
+
+
+def test_choose_centres_prefers_the_edge_and_the_unrated():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-3, 3, size=(2000, 2))
+    D = 1 / (1 + np.exp(4 * (np.linalg.norm(x, axis=1) - 1.5)))   # edge at radius 1.5
+    rated = rng.normal(size=(50, 2)) * 0.3                        # all rated near the middle
+    pick = choose_centres(x, D, rated, 100, rng=np.random.default_rng(1))
+    assert len(set(pick.tolist())) == 100                         # distinct particles
+    r = np.linalg.norm(x[pick], axis=1)
+    band = 4 * D * (1 - D)
+    spread_only = choose_centres(x, D, rated, 100, floor=1e6, rng=np.random.default_rng(1))
+    assert band[pick].mean() > 1.3 * band.mean()                 # the edge band ...
+    assert band[pick].mean() > 1.3 * band[spread_only].mean()    # ... because of its weight
+    assert np.median(r) > 1.0                                     # away from what is rated
+
+
+def test_a_round_is_deterministic_given_the_store_and_the_seed(tmp_path, space):
+    lis = SimulatedListener.from_data(space.points, seed=1)
+    with RatingsStore(tmp_path / "s.sqlite") as store:
+        study = RoundsStudy(store, space.points, RoundsConfig(**SMALL))
+        study.rate_with(lis)
+        assert study.finished() and study.round == 2
+        for k in range(3):
+            stored = store.plan(study.plan_name(k))
+            assert study.replan(k).fingerprint() == stored.fingerprint()
+            assert stored.config["round"] == k and stored.config["lineage"]["seed"] == [0, k]
+        # each later round was fitted on the earlier rounds' ratings, and asks elsewhere
+        lin = store.plan(study.plan_name(2)).config["lineage"]
+        assert lin["rounds"] == [0, 1] and 0 < lin["ratings"] <= sum(RoundsConfig(**SMALL).sizes()[:2])
+        c0, c2 = (nes_arrays(store.plan(study.plan_name(k)))[0] for k in (0, 2))
+        assert not np.allclose(c0[: len(c2)], c2)
+        res = study.fit()
+        assert res.ratings == sum(RoundsConfig(**SMALL).sizes()) == len(store.ratings())
+        assert res.samples.shape == (300, 2) and np.isfinite(res.samples).all()
+        study.close()
+    # the same study on a fresh store with the same seed: the same rounds
+    with RatingsStore(tmp_path / "t.sqlite") as other:
+        twin = RoundsStudy(other, space.points, RoundsConfig(**SMALL))
+        twin.rate_with(SimulatedListener.from_data(space.points, seed=1))
+        with RatingsStore(tmp_path / "s.sqlite") as store:
+            for k in range(3):
+                assert other.plan(twin.plan_name(k)).fingerprint() == store.plan(study.plan_name(k)).fingerprint()
+        twin.close()
+
+
+WRITER = r"""
+import sys, time
+import numpy as np
+from hd_widgets.ratings.listeners import SimulatedListener
+from hd_widgets.ratings.store import RatingsStore
+from hd_widgets.speech.space import FeatureSpace
+from hd_widgets.study.rounds import RoundsConfig, RoundsStudy
+path, rater, shared, pause = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+space = FeatureSpace.default(2)
+lis = SimulatedListener.from_data(space.points, seed=1, name=rater)
+store = RatingsStore(path)
+study = RoundsStudy(store, space.points, RoundsConfig(budget=80, steps=200, particles=300), shared=shared)
+print("ready", flush=True)
+while not study.finished():
+    if study.rate_with(lis, limit=1) == 0:
+        time.sleep(0.05)                  # waiting for the class to finish the round
+    time.sleep(pause)
+print("done", flush=True)
+"""
+
+
+def _writer(path: Path, rater: str, shared: int = 0, pause: float = 0.0) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", WRITER, str(path), rater, str(shared), str(pause)],
+                            stdout=subprocess.PIPE, text=True)
+
+
+def test_a_killed_rater_resumes_the_same_round_with_nothing_lost(tmp_path):
+    path = tmp_path / "study.sqlite"
+    child = _writer(path, "ann", pause=0.02)
+    assert child.stdout.readline().strip() == "ready"
+    deadline = time.time() + 60
+    while time.time() < deadline:                                 # kill it inside round 1
+        with RatingsStore(path) as store:
+            names = store.plan_names()
+            if "study-r1" in names and 0 < store.progress("study-r1")[0] < store.progress("study-r1")[1]:
+                before = _submissions(store)
+                break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the writer never reached round 1")
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    with RatingsStore(path) as store:
+        kept = _submissions(store)
+        assert set(before) <= set(kept) and len(kept) == len(set(kept))
+        assert "study-r2" not in store.plan_names()               # still in round 1
+    again = _writer(path, "ann")
+    assert again.stdout.readline().strip() == "ready"
+    assert again.stdout.readline().strip() == "done"
+    again.wait(timeout=120)
+    with RatingsStore(path) as store:
+        subs = _submissions(store)
+        assert len(subs) == len(set(subs)) == sum(RoundsConfig(**SMALL).sizes()) // 2
+        assert set(kept) <= set(subs)
+        assert [n for n in store.plan_names()] == ["study-r0", "study-r1", "study-r2"]
+
+
+def test_two_raters_in_two_processes_share_one_study_and_each_round_is_planned_once(tmp_path):
+    path = tmp_path / "class.sqlite"
+    with RatingsStore(path) as store:                             # the teacher creates it
+        RoundsStudy(store, FeatureSpace.default(2).points,
+                    RoundsConfig(budget=80, steps=200, particles=300), shared=2).close()
+    kids = [_writer(path, name, shared=2) for name in ("ann", "bo")]
+    for k in kids:
+        assert k.stdout.readline().strip() == "ready"
+    for k in kids:
+        assert k.stdout.readline().strip() == "done"
+        assert k.wait(timeout=180) == 0
+    with RatingsStore(path) as store:
+        assert store.plan_names() == ["study-r0", "study-r1", "study-r2"]
+        for name in store.plan_names():
+            done, total = store.progress(name)
+            assert done == total                                  # the class covered every page
+            subs = [(r.rater, r.query) for r in store.ratings(name) if r.clip == 0]
+            assert len(subs) == len(set(subs))                    # nobody answered a page twice
+        assert set(store.raters()) == {"ann", "bo"}
+
+
+def test_the_rating_widget_follows_the_study_and_the_dashboard_shows_the_round(tmp_path, space):
+    from hd_widgets.widgets.classroom import ClassroomDashboard
+    from hd_widgets.widgets.study import StudyWidget
+    with RatingsStore(tmp_path / "s.sqlite") as store:
+        study = RoundsStudy(store, space.points, RoundsConfig(**SMALL), shared=2)
+        ann = StudyWidget(space, study, "ann", poll_s=None, prepare_at=2)
+        bo = StudyWidget(space, study, "bo", poll_s=None)
+        dash = ClassroomDashboard(store, study, interval=None)
+        assert "Round 1 of 3" in dash._summary.value and ann.round == 0
+        lis = SimulatedListener.from_data(space.points, seed=1)
+        ann.answer_with(lis, n=5)                                 # ann rates five pages ...
+        assert study.round == 0 and "round 1 of 3" in ann._progress.value
+        while study.round == 0:                                   # ... bo covers the rest
+            assert bo.answer_with(lis, n=1) == 1
+        assert bo.round == 1 and bo.query is not None
+        assert study.complete(0) and not study.complete(0, "ann")   # pooled, not ann's own
+        # ann still shows a page of round 1: her answer is kept, and she moves on
+        n_before = len(store.ratings(study.plan_name(0), rater="ann"))
+        ann.set_ratings(0.6, 0.4)
+        assert ann.submit()
+        assert len(store.ratings(study.plan_name(0), rater="ann")) == n_before + 2
+        assert ann.round == 1 and ann.query is not None and not ann.waiting
+        dash.refresh()
+        assert "Round 2 of 3" in dash._summary.value
+        assert "round 2 of 3" in bo._progress.value
+        assert bo.cloud.shown_round == 1                          # the cloud after round 1
+        for w in (ann, bo):
+            w.close()
+        dash.close(); study.close()
