@@ -214,7 +214,8 @@ def _get_worker() -> _Worker:
 def aepsych_samples(data: np.ndarray, rate: Callable[[np.ndarray], np.ndarray], budget: int,
                     n_samples: int, seed: int, *, init_fraction: float = 0.15,
                     refit_growth: float = 1.25, samps: int = 1024, target: float = 0.5,
-                    beta: float = 3.84, margin: float = MARGIN, threads: int | None = None,
+                    beta: float = 3.84, margin: float = MARGIN, threads: int | None = 1,
+                    batch: int = 4, fast_pred_var: bool = True, floor: str = "shell-mean",
                     step_timeout: float = 300.0) -> tuple[np.ndarray, dict]:
     """Spend ``budget`` ratings on AEPsych's level-set estimation; sample its model.
 
@@ -232,7 +233,8 @@ def aepsych_samples(data: np.ndarray, rate: Callable[[np.ndarray], np.ndarray], 
                                       grown by this factor since the last refit.
     samps : int                       Sobol candidates the acquisition is maximised over.
     target, beta : float              level-set target (naturalness) and straddle width.
-    threads : int, optional           torch threads in the worker (default: torch's).
+    threads : int, optional           torch threads in the worker (default 1: steadier on a
+                                      shared machine; None: torch's default).
     step_timeout : float              seconds the worker may stay silent before it is killed.
 
     Returns
@@ -261,7 +263,8 @@ def aepsych_samples(data: np.ndarray, rate: Callable[[np.ndarray], np.ndarray], 
     job = {"d": d, "lo": lo.tolist(), "hi": hi.tolist(), "budget": budget,
            "n_samples": n_samples, "seed": int(seed), "n_init": n_init,
            "refit_growth": float(refit_growth), "samps": int(samps), "target": float(target),
-           "beta": float(beta), "threads": threads, "max_draws": 50_000_000}
+           "beta": float(beta), "threads": threads, "max_draws": 50_000_000,
+           "fast_pred_var": bool(fast_pred_var), "batch": int(batch), "floor": str(floor)}
     w.send({"job": job})
     used, t_rate = 0, 0.0
     while True:

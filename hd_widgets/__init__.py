@@ -26,6 +26,7 @@ __version__ = "0.1.0"
 __getattr__, __dir__, _names = lazy_names(__name__, {
     # speech
     "Corpus": "speech", "CorpusError": "speech", "FeatureSpace": "speech",
+    "ClassRecordings": "speech", "check_recording": "speech",
     # ratings
     "Query": "ratings", "QueryPlan": "ratings", "nes_plan": "ratings",
     "evaluation_plan": "ratings", "plan_for_budget": "ratings", "grid_plan": "ratings",
@@ -48,6 +49,7 @@ __getattr__, __dir__, _names = lazy_names(__name__, {
     "RatingWidget": "widgets", "EvaluationWidget": "widgets",
     "ClassroomDashboard": "widgets", "players": "widgets", "LiveGradient": "widgets",
     "listening_map": "widgets", "ListeningMap": "widgets", "StudyWidget": "widgets",
+    "Recorder": "widgets",
     # notebooks
     "seed_all": "seeding",
 })

@@ -9,7 +9,6 @@ nothing heavy), and leave nothing behind on disk.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from pathlib import Path

@@ -395,7 +395,7 @@ def test_store_in_a_folder_you_cannot_write(tmp_path_factory, leftover_wal):
         root = Path(__file__).resolve().parents[1]
         run = subprocess.run(prefix + [sys.executable, "-c", UNPRIVILEGED,
                                        str(folder / "r.sqlite"), str(out / "x.csv")],
-                             capture_output=True, text=True, timeout=60, cwd=root,
+                             capture_output=True, text=True, timeout=60, cwd=base,
                              env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(root))})
         assert run.returncode == 0, run.stderr[-3000:]
         assert "refused:" in run.stdout and "readonly=True" in run.stdout

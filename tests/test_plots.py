@@ -194,7 +194,7 @@ def test_ratings_figure_violins_and_means(columns):
     (means,) = [t for t in fig.data if t.name == "mean"]
     assert np.allclose(means.y, [r[v.meta["kind"]].mean() for v in violins])
     assert list(means.x) == [v.x[0] for v in violins]
-    assert f"mean {r['real'].mean():.2f}, n = 10" in violins[0].x[0]
+    assert f"mean {r['real'].mean():.2f}<br>n = 10" in violins[0].x[0]
 
 
 def test_ratings_figure_order_and_unknown_kind():

@@ -1,7 +1,6 @@
 """A study in rounds: sized up front, planned once, deterministic from its store, resumable."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from hd_widgets.ratings.listeners import SimulatedListener
 from hd_widgets.ratings.plan import nes_arrays
 from hd_widgets.ratings.store import RatingsStore
 from hd_widgets.speech.space import FeatureSpace
-from hd_widgets.study.rounds import MIN_ROUND_PAIRS, RoundsConfig, RoundsStudy, choose_centres
+from hd_widgets.study.rounds import RoundsConfig, RoundsStudy, choose_centres
 
 SMALL = dict(budget=80, steps=200, particles=300, final_networks=2)
 

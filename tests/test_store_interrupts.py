@@ -9,7 +9,6 @@ rating in a loop and to one that is waiting for a lock.
 """
 from __future__ import annotations
 
-import os
 import random
 import signal
 import sqlite3

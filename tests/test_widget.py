@@ -7,32 +7,18 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 
 import numpy as np
 import pytest
 
 from hd_widgets.ratings.plan import nes_plan
-from hd_widgets.speech.space import FeatureSpace
 from hd_widgets.ratings.store import RatingsStore
 from hd_widgets.widgets.rating import RatingWidget, display_order
 
 
 @pytest.fixture(scope="module")
-def space():
-    return FeatureSpace.default(2)
-
-
-@pytest.fixture(scope="module")
 def plan(space):
     return nes_plan(space.points, n_periphery=4, n_pairs=2, seed=0)    # 8 queries
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = RatingsStore(tmp_path / "ratings.sqlite")
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -15,25 +15,11 @@ from traitlets import TraitError
 
 from hd_widgets.ratings.budget import plan_for_budget
 from hd_widgets.ratings.plan import Query, QueryPlan, nes_plan
-from hd_widgets.ratings.store import RatingsStore
-from hd_widgets.speech.space import FeatureSpace
 from hd_widgets.study.evaluation import mushra_plan
 from hd_widgets.widgets.classroom import ClassroomDashboard
 from hd_widgets.widgets.evaluation import EvaluationWidget
 from hd_widgets.widgets.live import LiveGradient
 from hd_widgets.widgets.rating import RatingWidget
-
-
-@pytest.fixture(scope="module")
-def space():
-    return FeatureSpace.default(2)
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = RatingsStore(tmp_path / "ratings.sqlite")
-    yield s
-    s.close()
 
 
 @pytest.fixture

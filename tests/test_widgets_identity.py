@@ -11,26 +11,12 @@ import pytest
 from traitlets import TraitError
 
 from hd_widgets.ratings.plan import Query, QueryPlan, nes_plan
-from hd_widgets.ratings.store import RatingsStore
-from hd_widgets.speech.space import FeatureSpace
 from hd_widgets.widgets.rating import RatingWidget
-
-
-@pytest.fixture(scope="module")
-def space():
-    return FeatureSpace.default(2)
 
 
 @pytest.fixture(scope="module")
 def plan(space):
     return nes_plan(space.points, n_periphery=3, n_pairs=2, seed=0)     # 6 queries
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = RatingsStore(tmp_path / "ratings.sqlite")
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 import math
 from pathlib import Path
-import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np

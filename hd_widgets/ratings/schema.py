@@ -31,7 +31,7 @@ from .plan import Query, QueryPlan
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "RATING_COLS", "RatingError", "Rating", "statements",
            "check_schema", "text", "rater_id", "values", "timeout", "plain_json",
-           "plan_rows", "plan_from_rows"]
+           "refuse_duplicate", "plan_rows", "plan_from_rows"]
 
 SCHEMA_VERSION = 1
 TABLES = ("plans", "queries", "ratings", "events", "undone")
@@ -191,6 +191,14 @@ def plain_json(obj: Any) -> bool:
     if isinstance(obj, list):
         return all(map(plain_json, obj))
     return obj is None or type(obj) in (str, int, float, bool)
+
+
+def refuse_duplicate(c: sqlite3.Connection, plan: str, query: int, rater: str) -> None:
+    """RatingError if ``rater`` has an active submission (or must undo one) for ``query``."""
+    if c.execute("SELECT 1 FROM active_ratings WHERE plan = ? AND rater = ? AND query = ? "
+                 "LIMIT 1", (plan, rater, query)).fetchone():
+        raise RatingError(f"rater {rater!r} already answered plan {plan!r} query {query}; "
+                          "undo that submission first to rate it again")
 
 
 def plan_rows(plan: Any) -> tuple[str, str, list[tuple], str, QueryPlan]:

@@ -36,7 +36,8 @@ from .export import (backup_file, check_target, dataframe, export_rows, table_co
 from .filesystems import network_filesystem
 from .plan import Query, QueryPlan
 from .schema import (RATING_COLS, SCHEMA_VERSION, Rating, RatingError, plan_from_rows,
-                     plan_rows, rater_id, text, timeout as _timeout, values as _values)
+                     plan_rows, rater_id, refuse_duplicate, text, timeout as _timeout,
+                     values as _values)
 
 __all__ = ["RatingError", "Rating", "RatingsStore", "SCHEMA_VERSION"]
 
@@ -192,7 +193,7 @@ class RatingsStore:
         vals = _values(values, q.k, f"plan {plan!r} query {q.index}")
 
         def insert(c) -> list[int]:
-            self._refuse_duplicate(c, plan, q.index, rater)
+            refuse_duplicate(c, plan, q.index, rater)
             base = c.execute("SELECT COALESCE(MAX(id), 0) FROM ratings").fetchone()[0]
             now = time.time()
             ids = list(range(base + 1, base + 1 + q.k))
@@ -202,13 +203,6 @@ class RatingsStore:
             return ids
         return self._transaction(insert)
 
-    @staticmethod
-    def _refuse_duplicate(c, plan: str, query: int, rater: str) -> None:
-        if c.execute("SELECT 1 FROM active_ratings WHERE plan = ? AND rater = ? AND query = ? "
-                     "LIMIT 1", (plan, rater, query)).fetchone():
-            raise RatingError(f"rater {rater!r} already answered plan {plan!r} query {query}; "
-                              "undo that submission first to rate it again")
-
     def skip(self, plan: str, query: int, *, rater: str, session: str | None = None) -> None:
         """Record that ``rater`` skipped a query; it comes back after all unskipped ones."""
         self._writable("skip")
@@ -217,7 +211,7 @@ class RatingsStore:
         q = self._query(plan, query)
 
         def insert(c) -> None:
-            self._refuse_duplicate(c, plan, q.index, rater)
+            refuse_duplicate(c, plan, q.index, rater)
             c.execute("INSERT INTO events (kind, plan, query, rater, session, time) "
                       "VALUES ('skip', ?, ?, ?, ?, ?)", (plan, q.index, rater, session, time.time()))
         self._transaction(insert)

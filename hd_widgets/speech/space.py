@@ -1,6 +1,6 @@
 """The speech feature space: WORLD + PCA, from 2-D points to vowels you can hear.
 
-Following the paper (DESIGN.md section 2): every corpus clip is analysed with WORLD; its
+Following the paper (docs/method.md, "The data space"): every corpus clip is analysed with WORLD; its
 feature is the mean log spectral envelope over its stable voiced frames; PCA of those
 features, first ``d`` components, normalised to zero mean and unit variance, gives the
 space. A point maps back through the PCA (components beyond ``d`` taken from the
@@ -25,111 +25,28 @@ raises a ``ValueError`` naming the file.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
-import hashlib
 import io
 import json
 import math
 import numbers
-import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import soundfile as sf
 
-from .corpus import Corpus, CorpusError
-from .world import FRAME_PERIOD_MS, analyse, stable_frames, synthesise
+from .analysis import CorpusAnalysis, analyse_corpus, cache_dir
+from .corpus import Corpus
+from .saved import read_saved
+from .world import synthesise
 
-__all__ = ["FeatureSpace", "CorpusAnalysis", "analyse_corpus", "cache_dir"]
+__all__ = ["FeatureSpace", "CorpusAnalysis", "analyse_corpus", "cache_dir", "limit"]
 
-N_FRAMES = 200        # 200 frames x 5 ms = 1 s, as in HumanGAN
 RAMP_S = 0.010        # fade in/out so clips start and stop without a click
-MIN_VOICED = 0.3      # a clip with fewer voiced frames than this fraction is "unvoiced"
 LOG_MARGIN = 10.0     # decoded log envelopes are kept within the corpus range +- this (~43 dB)
 LIMIT_KNEE = 0.35     # hearing-safety limiter: samples below this are untouched ...
 LIMIT_CEIL = 0.6      # ... and none ever exceeds this (-4.4 dBFS peak)
 MAX_RADIUS = 1e6      # points farther from the origin sound as the point this far, same direction
-
-
-def cache_dir() -> Path:
-    """Where corpus analyses are cached: ``$HD_WIDGETS_CACHE`` or ``~/.cache/hd_widgets``."""
-    return Path(os.environ.get("HD_WIDGETS_CACHE", Path.home() / ".cache" / "hd_widgets"))
-
-
-@dataclass(frozen=True)
-class CorpusAnalysis:
-    """WORLD analysis of a corpus, reduced to what the space needs.
-
-    Attributes
-    ----------
-    features : ndarray, shape (N, F)     mean log spectral envelope per clip.
-    f0 : ndarray, shape (N, 200)         F0 contour of each clip's stable frames (Hz).
-    ap : ndarray, shape (N, 200, F)      aperiodicity of the same frames (float16 on disk).
-    level_db : ndarray, shape (N,)       clip loudness, dBFS RMS.
-    """
-
-    names: list[str]
-    groups: np.ndarray
-    features: np.ndarray
-    f0: np.ndarray
-    ap: np.ndarray = field(repr=False)
-    level_db: np.ndarray
-    sample_rate: int
-
-
-def _to_frames(a: np.ndarray, n: int) -> np.ndarray:
-    """Exactly ``n`` frames: cut the middle, or repeat back and forth when too short."""
-    if len(a) >= n:
-        start = (len(a) - n) // 2
-        return a[start:start + n]
-    reps = int(np.ceil(n / len(a)))
-    idx = np.concatenate([np.arange(len(a)) if i % 2 == 0 else np.arange(len(a))[::-1]
-                          for i in range(reps)])[:n]
-    return a[idx]
-
-
-def analyse_corpus(corpus: Corpus, *, use_cache: bool = True) -> CorpusAnalysis:
-    """Analyse every clip once (harvest is slow, about 0.3 s each); cached on disk.
-
-    Raises
-    ------
-    CorpusError
-        naming the first clip that is unvoiced (too few voiced frames for a vowel).
-    """
-    h = hashlib.sha256(f"v1 {corpus.sample_rate} {FRAME_PERIOD_MS} {N_FRAMES}".encode())
-    for c in corpus.clips:
-        h.update(c.name.encode()); h.update(c.group.encode()); h.update(c.audio.tobytes())
-    path = cache_dir() / f"analysis-{h.hexdigest()[:20]}.npz"
-    if use_cache and path.exists():
-        with np.load(path, allow_pickle=False) as z:
-            return CorpusAnalysis(list(z["names"]), z["groups"], z["features"], z["f0"],
-                                  z["ap"].astype(np.float64), z["level_db"], int(z["sr"]))
-    feats, f0s, aps, levels = [], [], [], []
-    for c in corpus.clips:
-        a = analyse(c.audio, corpus.sample_rate)
-        frames = stable_frames(a.f0)
-        if a.voiced.mean() < MIN_VOICED or len(frames) < 10:
-            where = corpus.folder / c.name if corpus.folder else c.name
-            raise CorpusError(f"{where}: unvoiced (only {a.voiced.mean():.0%} of frames "
-                              f"have a pitch; a sustained vowel is needed)")
-        feats.append(np.log(a.sp[frames]).mean(axis=0))
-        f0s.append(_to_frames(a.f0[frames], N_FRAMES))
-        aps.append(_to_frames(a.ap[frames], N_FRAMES))
-        levels.append(20 * np.log10(c.rms))
-    out = CorpusAnalysis(corpus.names, corpus.groups, np.array(feats), np.array(f0s),
-                         np.array(aps), np.array(levels), corpus.sample_rate)
-    if use_cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, names=np.array(out.names), groups=out.groups,
-                            features=out.features, f0=out.f0, ap=out.ap.astype(np.float16),
-                            level_db=out.level_db, sr=out.sample_rate)
-        os.replace(tmp, path)
-        # reload so a fresh analysis and a cached one give bit-identical spaces
-        return analyse_corpus(corpus, use_cache=True)
-    return out
 
 
 class FeatureSpace:
@@ -337,7 +254,7 @@ class FeatureSpace:
             wrong shape, type or value (NaN gain, say); a missing file raises
             FileNotFoundError.
         """
-        meta, arrays = _read_saved(Path(path), cls._ARRAYS)
+        meta, arrays = read_saved(Path(path), cls._ARRAYS)
         return cls(**meta, **arrays)
 
     def __repr__(self) -> str:
@@ -366,94 +283,9 @@ def limit(y: np.ndarray) -> np.ndarray:
     over = a > LIMIT_KNEE
     if over.any():
         room = LIMIT_CEIL - LIMIT_KNEE
-        y[over] = np.sign(y[over]) * (LIMIT_KNEE + room * np.tanh((a[over] - LIMIT_KNEE) / room))
+        with np.errstate(over="ignore"):                # 1e308 / room -> inf -> tanh 1
+            y[over] = np.sign(y[over]) * (LIMIT_KNEE + room * np.tanh((a[over] - LIMIT_KNEE) / room))
     return np.clip(y, -LIMIT_CEIL, LIMIT_CEIL)
-
-
-_META_TYPES = {"d": int, "names": list, "reference": int, "gain": float, "log_range": list,
-               "sample_rate": int, "level_target_db": float, "format": int}
-
-
-def _read_saved(path: Path, names: tuple[str, ...]) -> tuple[dict, dict]:
-    """The checked settings and arrays of a saved space (constructor keywords)."""
-    def bad(why: str) -> ValueError:
-        return ValueError(f"{path}: not a valid saved FeatureSpace ({why})")
-
-    if path.is_dir():
-        raise bad("it is a folder")
-    try:
-        z = np.load(path, allow_pickle=False)
-    except (FileNotFoundError, PermissionError):
-        raise
-    except Exception as exc:  # noqa: BLE001 - numpy / zipfile errors of a foreign or damaged file
-        raise bad(f"unreadable: {type(exc).__name__}: {exc}") from None
-    if not isinstance(z, np.lib.npyio.NpzFile):
-        raise bad("a single .npy array, not the .npz that FeatureSpace.save writes")
-    with z:
-        missing = [k for k in ("meta",) + names if k not in z.files]
-        if missing:
-            raise bad(f"no {', '.join(missing)} array: not written by FeatureSpace.save")
-        try:
-            raw, arrays = z["meta"], {k: z[k] for k in names}
-        except Exception as exc:  # noqa: BLE001 - truncated or tampered members
-            raise bad(f"unreadable: {type(exc).__name__}: {exc}") from None
-    if raw.shape != () or raw.dtype.kind != "U":
-        raise bad(f"meta must be one JSON string, got an array {raw.dtype} {raw.shape}")
-    try:
-        meta = json.loads(str(raw))
-    except ValueError as exc:
-        raise bad(f"meta is not JSON: {exc}") from None
-    if not isinstance(meta, dict):
-        raise bad(f"meta must be a JSON object, got {type(meta).__name__}")
-    if meta.get("format") != 1:
-        raise bad(f"format {meta.get('format')!r}, this hd_widgets reads format 1")
-    for key, kind in _META_TYPES.items():
-        v = meta.get(key)
-        ok = (isinstance(v, (int, float)) and not isinstance(v, bool)) if kind is float else \
-            isinstance(v, kind) and not isinstance(v, bool)
-        if not ok:
-            raise bad(f"meta {key!r} must be {kind.__name__}, got {v!r}")
-    meta.pop("format")
-    _check_saved(meta, arrays, bad)
-    meta["log_range"] = tuple(meta["log_range"])
-    return meta, arrays
-
-
-def _check_saved(meta: dict, arrays: dict[str, np.ndarray], bad) -> None:
-    """Shapes, dtypes and values of a saved space, or ``bad(why)`` is raised."""
-    for k, a in arrays.items():
-        if a.dtype.kind not in ("U" if k == "groups" else "fiu"):
-            raise bad(f"array {k!r} has dtype {a.dtype}")
-        if k != "groups" and not np.all(np.isfinite(a)):
-            raise bad(f"array {k!r} holds NaN or infinite values")
-    comp = arrays["components"]
-    if comp.ndim != 2 or comp.shape[0] < 1 or comp.shape[1] < 2:
-        raise bad(f"components must have shape (K, F), got {comp.shape}")
-    (K, F), N = comp.shape, len(meta["names"])
-    T = len(arrays["ref_f0"]) if arrays["ref_f0"].ndim == 1 else -1
-    shapes = {"mean": (F,), "scale": (K,), "scores": (N, K), "groups": (N,),
-              "level_db": (N,), "ref_f0": (N_FRAMES,), "ref_ap": (T, F), "explained": (K,)}
-    for k, shape in shapes.items():
-        if arrays[k].shape != shape:
-            raise bad(f"array {k!r} must have shape {shape}, got {arrays[k].shape}")
-    if not all(isinstance(n, str) for n in meta["names"]):
-        raise bad("names must be strings")
-    if not np.all(arrays["scale"] > 0):
-        raise bad("scale must be positive")
-    if not 1 <= meta["d"] <= K or not 0 <= meta["reference"] < N:
-        raise bad(f"d = {meta['d']} and reference = {meta['reference']} must lie in "
-                  f"[1, {K}] and [0, {N})")
-    lo_hi = meta["log_range"]
-    if len(lo_hi) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                  and math.isfinite(v) for v in lo_hi) or lo_hi[0] >= lo_hi[1]:
-        raise bad(f"log_range must be two finite numbers lo < hi, got {lo_hi!r}")
-    for key in ("gain", "level_target_db"):
-        if not math.isfinite(meta[key]):
-            raise bad(f"{key} must be finite, got {meta[key]!r}")
-    if meta["gain"] <= 0:
-        raise bad(f"gain must be positive, got {meta['gain']!r}")
-    if not 1000 <= meta["sample_rate"] <= 384000:
-        raise bad(f"sample_rate must be in [1000, 384000] Hz, got {meta['sample_rate']!r}")
 
 
 @lru_cache(maxsize=8)

@@ -30,14 +30,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 import hashlib
 import json
-import math
 import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .. import __version__
 from ..method.metrics import energy_distance, variance_ratio
@@ -90,14 +88,14 @@ def _rng(seed: int, *stream: int) -> np.random.Generator:
     return np.random.default_rng([seed, *stream])
 
 
-def _space(corpus: str | Path | Corpus | None, d: int) -> FeatureSpace:
+def _space(corpus: str | Path | Corpus | None, d: int) -> tuple[FeatureSpace, list]:
     """The feature space of a folder of recordings (or a corpus already read from one),
-    or of the shipped corpus (None)."""
+    or of the shipped corpus (None), and the files left out of it as (name, reason)."""
     if corpus is None:
-        return FeatureSpace.default(d)
+        return FeatureSpace.default(d), []
     if not isinstance(corpus, Corpus):
         corpus = Corpus.from_folder(corpus, errors="skip")
-    return FeatureSpace.fit(corpus, d)
+    return FeatureSpace.fit(corpus, d), list(corpus.skipped)
 
 
 def _listener(kind: str, space: FeatureSpace, seed: int):
@@ -194,8 +192,10 @@ def reproduce(*, budget: int = 5000, seed: int = 0, listener: str = "simulated",
     stage = Stages(verbose) if stages is None else stages
     bars = verbose and sys.stderr.isatty()       # inner progress bars only on a terminal
     with stage("space", f"feature space of {cfg.corpus or 'the shipped corpus'}, d = {d}"):
-        space = _space(corpus, d)
+        space, skipped = _space(corpus, d)
         who = _listener(listener, space, seed)
+        for name, why in skipped:                  # never left out silently, --quiet or not
+            print(f"hd_widgets reproduce: left out of the corpus: {name}: {why}", file=sys.stderr)
     out.mkdir(parents=True, exist_ok=True)       # only once the corpus proved usable
     with RatingsStore(out / STORE_NAME) as store:
         pipe = PipelineConfig(seed=seed, particles=cfg.particles, alpha=cfg.alpha,
@@ -264,6 +264,7 @@ def reproduce(*, budget: int = 5000, seed: int = 0, listener: str = "simulated",
                       "evaluation_plan": eplan.name,
                       "evaluation_ratings": len(store.ratings(eplan.name)),
                       "evaluation_ratings_new_this_run": eval_new},
+            "corpus_skipped": [{"file": n, "reason": r} for n, r in skipped],
             "machine": {"python": platform.python_version(), "platform": platform.platform(),
                         "hd_widgets": __version__},
         }

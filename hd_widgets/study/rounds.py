@@ -28,10 +28,9 @@ ratings, the same seed); the store keeps the first and the second finds it store
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 import re
 import threading
-import time
 from typing import Any
 
 import numpy as np

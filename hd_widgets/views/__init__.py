@@ -18,6 +18,11 @@ function                      inputs (shapes)                                   
 :func:`langevin_animation`    traj (T,n,d), points, D, field_fn                   (motion)
 ============================  ==================================================  ===========
 
+Every figure takes ``source`` (whose ratings it rests on: a string, or the
+:class:`~hd_widgets.views.source.RatingsSource` that :func:`ratings_source` reads from a
+store, e.g. "your 13 pages" or "simulated listener, 487 pages") and prints it under its
+title; ``D_label`` says what the shading is.
+
 ``D`` is a callable (n, d) -> (n,) in [0, 1] (e.g. a simulated listener's ``D`` or the
 score network's D head) or a grid ``(xs (nx,), ys (ny,), z (ny, nx))``.
 
@@ -40,6 +45,7 @@ __getattr__, __dir__, __all__ = lazy_names(__name__, {
     "langevin_animation": "motion",
     "PALETTE": "style", "GROUP_COLORS": "style", "KIND_NAMES": "style", "D_COLORSCALE": "style",
     "TEMPLATE": "style", "axis_title": "style", "color_of": "style",
-    "Plane": "plane",
+    "Plane": "plane", "thin_evenly": "fields",
+    "ratings_source": "source", "RatingsSource": "source",
     "write_report": "report", "markdown_table": "report",
 })

@@ -13,7 +13,14 @@ The figures take plain arrays and callables, whatever produced them:
 Arrows are a scalable quiver: every arrow of a panel is drawn at the same scale (the
 figure says it, e.g. "arrow = 0.2 x vector"), as line segments with arrowheads in one
 Scatter trace, NaN-separated (7 coordinates per arrow: tail, tip, gap, left barb, tip,
-right barb, gap). Axes keep a 1:1 aspect ratio so arrow directions are true.
+right barb, gap). Axes keep a 1:1 aspect ratio so arrow directions are true. Thousands
+of rated points (a study of 5000 ratings) would draw a black mass, so at most
+``max_arrows`` of them are drawn, evenly spread over the view (:func:`thin_evenly`), and
+the figure says how many of how many.
+
+Every figure says under its title whose ratings it rests on (``source``, e.g. "your 13
+pages", see :mod:`hd_widgets.views.source`) and what the shading is (``D_label``, e.g.
+"true D of the simulated listener").
 """
 from __future__ import annotations
 
@@ -24,10 +31,14 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .plane import FieldFn, Plane, evaluate_d, extent_of, grid
+from .source import source_text
 from .style import D_COLORSCALE, PALETTE, apply_look, nice_scale
 
 __all__ = ["quiver_xy", "quiver_trace", "region_traces", "points_trace", "field_on_grid",
-           "side_by_side", "as_points", "gradient_figure", "estimate_figure", "auto_scale"]
+           "side_by_side", "as_points", "gradient_figure", "estimate_figure", "auto_scale",
+           "thin_evenly", "MAX_ARROWS"]
+
+MAX_ARROWS = 150      # arrows drawn per panel at most (about one per cell of a 13 x 13 grid)
 
 ARROW_FILL = 0.9      # auto scale: the 95th-percentile arrow is this fraction of the spacing
 HEAD_FRAC = 0.3       # arrowhead barbs: this fraction of the arrow's length ...
@@ -77,9 +88,36 @@ def quiver_trace(origins: np.ndarray, vectors: np.ndarray, scale: float, *, name
                       meta={"scale": float(scale), "kind": "quiver"}, **kwargs)
 
 
+def thin_evenly(xy: np.ndarray, max_n: int | None, extent, seed: int = 0) -> np.ndarray:
+    """Indices of at most ``max_n`` of the points ``xy`` (n, 2), evenly spread over ``extent``.
+
+    The view is cut into about ``max_n`` square cells and one point (chosen at random,
+    seeded) is kept per occupied cell, so dense regions are thinned and sparse ones kept.
+    All indices when ``max_n`` is None or n <= max_n. Returns sorted int indices.
+    """
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    n = len(xy)
+    if max_n is None or n <= max_n:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    k = max(1, int(np.ceil(np.sqrt(max_n))))                      # cells per side
+    (x0, x1), (y0, y1) = extent
+    cx = np.clip(((xy[:, 0] - x0) / (x1 - x0) * k).astype(int), 0, k - 1)
+    cy = np.clip(((xy[:, 1] - y0) / (y1 - y0) * k).astype(int), 0, k - 1)
+    order = rng.permutation(n)
+    _, first = np.unique((cy * k + cx)[order], return_index=True)
+    keep = order[first]
+    if len(keep) > max_n:
+        keep = rng.choice(keep, max_n, replace=False)
+    return np.sort(keep)
+
+
 def region_traces(D, plane: Plane, extent, *, n: int = 60, showscale: bool = True,
-                  showlegend: bool = True) -> list[go.Contour]:
-    """D underneath a view: a light filled contour, plus its D = 0.5 line ("acceptable")."""
+                  showlegend: bool = True, label: str | None = None) -> list[go.Contour]:
+    """D underneath a view: a light filled contour, plus its D = 0.5 line ("acceptable").
+
+    ``label`` names what D is (e.g. "true D of the simulated listener"); the legend then
+    reads "<label> = 0.5: edge of the acceptable region"."""
     xs, ys, z = evaluate_d(D, plane, extent, n)
     z = z.astype(np.float32)    # halves the JSON; D needs no more precision
     fill = go.Contour(x=xs, y=ys, z=z, zmin=0, zmax=1, colorscale=D_COLORSCALE,
@@ -91,7 +129,9 @@ def region_traces(D, plane: Plane, extent, *, n: int = 60, showscale: bool = Tru
     line = go.Contour(x=xs, y=ys, z=z, contours=dict(start=0.5, end=0.5, size=1,
                                                      coloring="lines"),
                       line=dict(width=2.5, color=PALETTE["region"]), showscale=False,
-                      hoverinfo="skip", name="D = 0.5 (acceptable region)",
+                      hoverinfo="skip",
+                      name=f"{label} = 0.5: edge of the acceptable region" if label
+                      else "D = 0.5 (acceptable region)",
                       showlegend=showlegend, legendgroup="region",
                       colorscale=[[0, PALETTE["region"]], [1, PALETTE["region"]]])
     return [fill, line]
@@ -122,17 +162,20 @@ def field_on_grid(field_fn: FieldFn, plane: Plane, extent, n_arrows: int):
 
 
 def side_by_side(n: int, titles: Sequence[str], plane: Plane, extent, height: int) -> go.Figure:
-    fig = make_subplots(rows=1, cols=n, subplot_titles=list(titles), horizontal_spacing=0.06)
+    """``n`` maps of the same plane in a row, each with both axis titles (two lines each:
+    the panels are narrow) and 1:1 axes."""
+    fig = make_subplots(rows=1, cols=n, subplot_titles=list(titles),
+                        horizontal_spacing=0.1 if n > 2 else 0.08)
     xt, yt = plane.axis_titles(wrap=True)          # panels are narrow: two-line titles
     for c in range(1, n + 1):
         fig.update_xaxes(range=extent[0], title_text=xt, row=1, col=c, constrain="domain")
-        fig.update_yaxes(range=extent[1], title_text=yt if c == 1 else None, row=1, col=c,
+        fig.update_yaxes(range=extent[1], title_text=yt, row=1, col=c,
                          scaleanchor=f"x{c if c > 1 else ''}", scaleratio=1,
-                         constrain="domain")
+                         constrain="domain", title_standoff=4)
     # no fixed width: the figure fills the notebook's output area (1:1 axes keep arrows true)
     fig.update_layout(height=height, autosize=True,
                       legend=dict(orientation="h", y=-0.3, x=0, yanchor="top"),
-                      margin=dict(b=140))
+                      margin=dict(b=140, t=130))
     return fig
 
 
@@ -152,7 +195,8 @@ def gradient_figure(points: np.ndarray, centers: np.ndarray, grad: np.ndarray,
                                              "regularised \u2207D",
                                              "learned field (score network)"),
                     title: str = "Gradients of naturalness (paper Fig. 4)",
-                    height: int = 500) -> go.Figure:
+                    source=None, D_label: str | None = None,
+                    max_arrows: int | None = MAX_ARROWS, height: int = 540) -> go.Figure:
     """Paper Fig. 4: estimated gradient, regularised gradient and learned field, side by side.
 
     Parameters
@@ -171,6 +215,12 @@ def gradient_figure(points: np.ndarray, centers: np.ndarray, grad: np.ndarray,
         Arrow length per unit of vector: one for all panels, or one per panel (default:
         automatic per panel, a round number); each panel's title states its scale.
     extent : ((x0, x1), (y0, y1)), optional   axis ranges (default: fit the data).
+    source : str or RatingsSource, optional
+        Whose ratings the estimate rests on ("your 13 pages"), printed under the title.
+    D_label : str, optional     what the shading is ("true D of the simulated listener").
+    max_arrows : int or None
+        Draw arrows at no more than this many rated points per panel, evenly spread
+        (:func:`thin_evenly`); the subtitle says how many of how many. None draws all.
 
     Returns
     -------
@@ -184,6 +234,10 @@ def gradient_figure(points: np.ndarray, centers: np.ndarray, grad: np.ndarray,
     pts, cen = plane.xy(points), plane.xy(centers)
     g1, g2 = grad[:, list(plane.dims)], grad_reg[:, list(plane.dims)]
     extent = extent or extent_of(pts, cen)
+    shown = thin_evenly(cen, max_arrows, extent)
+    drawn = (f"arrows at {len(shown)} of {len(cen)} rated points, evenly spread"
+             if len(shown) < len(cen) else "")
+    cen, g1, g2 = cen[shown], g1[shown], g2[shown]
     head_max = 0.04 * min(e[1] - e[0] for e in extent)
     spacing = min(e[1] - e[0] for e in extent) / 12
     fgrid = field_on_grid(field_fn, plane, extent, n_arrows) if field_fn is not None else None
@@ -199,14 +253,14 @@ def gradient_figure(points: np.ndarray, centers: np.ndarray, grad: np.ndarray,
         first = c == 1
         if D is not None:
             for tr in region_traces(D, plane, extent, n=n_grid, showscale=first,
-                                    showlegend=first):
+                                    showlegend=first, label=D_label):
                 fig.add_trace(tr, row=1, col=c)
         fig.add_trace(points_trace(pts, name="real data", color=PALETTE["real"],
                                     showlegend=first), row=1, col=c)
         if c < 3:
             vec = g1 if c == 1 else g2
             fig.add_trace(points_trace(
-                cen, name="periphery points", color=PALETTE["periphery"], size=5,
+                cen, name="periphery points (rated)", color=PALETTE["periphery"], size=5,
                 showlegend=first, customdata=vec,
                 hovertemplate="periphery (%{x:.2f}, %{y:.2f})<br>vector (%{customdata[0]:.3f}, "
                               "%{customdata[1]:.3f})<extra></extra>"), row=1, col=c)
@@ -215,7 +269,7 @@ def gradient_figure(points: np.ndarray, centers: np.ndarray, grad: np.ndarray,
         elif fgrid is not None:
             fig.add_trace(quiver_trace(fgrid[0], fgrid[1], scales[2], name=titles[2],
                                        head_max=head_max, showlegend=False), row=1, col=c)
-    return apply_look(fig, plane.title(title))
+    return apply_look(fig, plane.title(title, source_text(source), drawn))
 
 
 def estimate_figure(est, net=None, *, data: np.ndarray, D=None, **kwargs) -> go.Figure:
@@ -230,12 +284,14 @@ def estimate_figure(est, net=None, *, data: np.ndarray, D=None, **kwargs) -> go.
         defaults to its D head.
     data : ndarray, shape (N, d)      the real data.
     D : callable or grid, optional    overrides the network's D (e.g. a simulated
-        listener's true ``D``).
-    **kwargs : passed to :func:`gradient_figure` (dims, base, scale, extent, titles, ...).
+        listener's true ``D``; say so with ``D_label``).
+    **kwargs : passed to :func:`gradient_figure` (source, D_label, dims, base, scale,
+        extent, titles, max_arrows, ...).
     """
     field_fn = (lambda x: net.predict(x)[1]) if net is not None else None
     if D is None and net is not None:
         D = lambda x: net.predict(x)[0]     # noqa: E731 - a one-line view of the D head
+        kwargs.setdefault("D_label", "D learned by the network")
     kwargs.setdefault("titles", ("NES estimate of \u2207D", "regularised \u2207D (target)",
                                  "learned \u2207D (network's g head)"))
     return gradient_figure(data, est.points, est.grad, est.target, field_fn, D=D, **kwargs)

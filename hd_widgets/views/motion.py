@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 
 from .fields import field_on_grid, auto_scale, quiver_trace
 from .plane import FieldFn, Plane, evaluate_d, extent_of
+from .source import source_text
 from .style import PALETTE, apply_look
 
 __all__ = ["langevin_animation", "frame_indices", "isoline_xy"]
@@ -99,6 +100,7 @@ def langevin_animation(traj: np.ndarray, *, points: np.ndarray | None = None, D=
                        extent=None, frame_ms: int = 80, color: str = PALETTE["humandiffusion"],
                        name: str = "HumanDiffusion particles",
                        title: str = "Langevin dynamics: particles follow the learned score",
+                       source=None, D_label: str | None = None,
                        height: int = 800) -> go.Figure:
     """Animate recorded Langevin trajectories, with a step slider and play/pause.
 
@@ -122,6 +124,8 @@ def langevin_animation(traj: np.ndarray, *, points: np.ndarray | None = None, D=
     decimals : int
         Coordinates are rounded to this many places (and stored as float32).
     dims, base, extent : the shown plane and ranges, as in the other views.
+    source : str, optional     whose ratings the score was learned from, under the title.
+    D_label : str, optional    what D is ("true D of the simulated listener"), in the legend.
 
     Returns
     -------
@@ -157,8 +161,10 @@ def langevin_animation(traj: np.ndarray, *, points: np.ndarray | None = None, D=
     fig = go.Figure()
     if D is not None:
         xs, ys, z = evaluate_d(D, plane, extent, 80)
-        for levels, width, label in (((0.25, 0.75), 1.2, "D = 0.25, 0.75"),
-                                     ((0.5,), 2.5, "D = 0.5 (acceptable region)")):
+        what = D_label or "D"
+        for levels, width, label in (((0.25, 0.75), 1.2, f"{what} = 0.25, 0.75"),
+                                     ((0.5,), 2.5, f"{what} = 0.5: edge of the acceptable region"
+                                      if D_label else "D = 0.5 (acceptable region)")):
             seg = [isoline_xy(xs, ys, z, lv) for lv in levels]
             fig.add_trace(go.Scatter(x=np.concatenate([a for a, _ in seg]),
                                      y=np.concatenate([b for _, b in seg]), mode="lines",
@@ -234,4 +240,4 @@ def langevin_animation(traj: np.ndarray, *, points: np.ndarray | None = None, D=
     fig.update_xaxes(range=extent[0], title_text=xt, constrain="domain")
     fig.update_yaxes(range=extent[1], title_text=yt, scaleanchor="x", scaleratio=1,
                      constrain="domain")
-    return apply_look(fig, plane.title(title))
+    return apply_look(fig, plane.title(title, source_text(source)))

@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .style import axis_title
+from .style import axis_title, titled
 
 __all__ = ["Plane", "FieldFn", "extent_of", "grid", "evaluate_d"]
 
@@ -93,10 +93,11 @@ class Plane:
                            if k not in self.dims)
         return f"slice {a}, {b} of {self.d} dims at {others} (points projected)"
 
-    def title(self, title: str) -> str:
-        """``title`` plus the plane's note on a second, smaller line when d > 2."""
-        n = self.note()
-        return f"{title}<br><sup>{n}</sup>" if n else title
+    def title(self, title: str, *notes: str | None) -> str:
+        """``title`` plus, on smaller lines below it, the plane's note when d > 2 and any
+        other ``notes`` given (e.g. whose ratings the figure rests on); empty notes are
+        left out."""
+        return titled(title, self.note(), *notes)
 
 
 def extent_of(*arrays: np.ndarray | None, pad: float = 0.12,

@@ -4,7 +4,8 @@ Input is either a mapping ``kind -> ratings (n_kind,)`` or columns ``{"kind": (n
 "value": (n,)}`` (e.g. ``RatingsStore.table(plan)``, or a pandas DataFrame with those
 columns). Every kind gets its palette colour, its violin (kernel density, cut at the
 smallest and largest rating, since ratings live in [0, 1]), every rating as a jittered
-dot, and its mean as a labelled diamond.
+dot, and its mean as a labelled diamond. Category labels are wrapped onto short lines
+(never tilted or cut), and ``source`` says whose ratings these are.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..ratings import kinds
-from .style import KIND_NAMES, apply_look, color_of
+from .source import source_text
+from .style import KIND_NAMES, apply_look, color_of, titled, wrap_words
 
 __all__ = ["ratings_by_kind", "ratings_figure"]
 
@@ -52,7 +54,7 @@ def ratings_by_kind(ratings) -> dict[str, np.ndarray]:
 def ratings_figure(ratings, *, order: Sequence[str] | None = None,
                    names: Mapping[str, str] | None = None, points: bool = True,
                    title: str = "How natural did the clips sound? (paper Fig. 6)",
-                   height: int = 520) -> go.Figure:
+                   source=None, height: int = 560) -> go.Figure:
     """Paper Fig. 6: one violin of ratings per kind of clip, with its mean.
 
     Parameters
@@ -63,6 +65,7 @@ def ratings_figure(ratings, *, order: Sequence[str] | None = None,
     order : sequence of str, optional     kinds to show, left to right (default: all).
     names : mapping kind -> label, optional   x-axis labels (default :data:`KIND_NAMES`).
     points : bool                          also draw every rating as a jittered dot.
+    source : str, optional                 whose ratings ("5 listeners, 60 pages"), under the title.
 
     Returns
     -------
@@ -77,8 +80,10 @@ def ratings_figure(ratings, *, order: Sequence[str] | None = None,
         raise ValueError(f"no ratings for kinds {missing}; have {list(data)}")
     labels = {k: (names or {}).get(k, KIND_NAMES.get(k.lower(), k)) for k in kinds}
     means = {k: float(np.mean(data[k])) if len(data[k]) else float("nan") for k in kinds}
-    # the category label carries the mean, so it reads from the back of a classroom
-    cats = {k: f"{labels[k]}<br>mean {means[k]:.2f}, n = {len(data[k])}" for k in kinds}
+    # the category label carries the mean, so it reads from the back of a classroom;
+    # short lines, so that eight categories side by side are neither tilted nor cut
+    cats = {k: f"{wrap_words(labels[k], 12)}<br>mean {means[k]:.2f}<br>n = {len(data[k])}"
+            for k in kinds}
     fig = go.Figure()
     for i, k in enumerate(kinds):
         v, c = data[k], color_of(k, i)
@@ -94,8 +99,10 @@ def ratings_figure(ratings, *, order: Sequence[str] | None = None,
         x=[cats[k] for k in kinds], y=[means[k] for k in kinds], mode="markers", name="mean",
         marker=dict(symbol="diamond", size=16, color="white", line=dict(color="black", width=2.5)),
         hovertemplate="mean %{y:.3f}<extra></extra>"))
-    fig = apply_look(fig, title, height=height, showlegend=False, violingap=0.25)
+    fig = apply_look(fig, titled(title, source_text(source)), height=height, showlegend=False,
+                     violingap=0.25)
     fig.update_yaxes(title_text="naturalness rating", range=[-0.05, 1.05],
                      tickvals=[0, 0.25, 0.5, 0.75, 1], zeroline=False)
-    fig.update_xaxes(showgrid=False, zeroline=False)
+    fig.update_xaxes(title_text="kind of clip", showgrid=False, zeroline=False, tickangle=0,
+                     automargin=True)
     return fig

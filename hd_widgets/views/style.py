@@ -16,7 +16,8 @@ import plotly.graph_objects as go
 from ..ratings import kinds
 
 __all__ = ["PALETTE", "GROUP_COLORS", "GROUP_SYMBOLS", "KIND_NAMES", "TEMPLATE",
-           "D_COLORSCALE", "color_of", "axis_title", "nice_scale", "apply_look"]
+           "D_COLORSCALE", "color_of", "axis_title", "nice_scale", "apply_look", "titled",
+           "wrap_words", "translucent"]
 
 # Okabe-Ito colours: distinct for colour-blind viewers and on a washed-out projector.
 PALETTE: dict[str, str] = {
@@ -84,6 +85,31 @@ def nice_scale(x: float) -> float:
         if m * 10 ** e <= x * (1 + 1e-12):
             return m * 10 ** e
     return 10.0 ** e
+
+
+def titled(title: str, *notes: str | None) -> str:
+    """A figure title with notes under it, each on a smaller line of its own (Plotly's
+    ``<sup>``); empty notes are left out. Keep each line short: a title is one line of
+    text and is cut, not wrapped, where it is wider than its figure."""
+    return title + "".join(f"<br><sup>{n}</sup>" for n in notes if n)
+
+
+def wrap_words(text: str, width: int = 14) -> str:
+    """``text`` broken at spaces into lines of at most about ``width`` characters
+    (joined by ``<br>``), for category labels that must not be cut or tilted."""
+    lines: list[str] = []
+    for word in str(text).split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
+def translucent(hex_color: str, alpha: float) -> str:
+    """"#RRGGBB" -> "rgba(r,g,b,alpha)"."""
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
 
 
 def apply_look(fig: go.Figure, title: str | None = None, **layout) -> go.Figure:

@@ -25,6 +25,7 @@ from ..ratings.store import RatingError, RatingsStore
 from ..speech.space import FeatureSpace
 from .card import UNRATED_HANDLE
 from .checks import check_plan, rater_problem
+from .lifetime import close_tree
 
 __all__ = ["EvaluationWidget"]
 
@@ -243,11 +244,7 @@ class EvaluationWidget(W.VBox):
         if not hasattr(self, "_submit_handlers"):   # refused in __init__
             return super().close()
         self._submit_handlers.callbacks = []
-        stack = list(self.children)
-        while stack:
-            w = stack.pop()
-            stack.extend(getattr(w, "children", ()))
-            w.close()
+        close_tree(self)
         super().close()
 
     def __repr__(self) -> str:

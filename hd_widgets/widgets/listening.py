@@ -37,6 +37,7 @@ from ..views.fields import region_traces
 from ..views.plane import Plane, extent_of
 from ..views.style import (GROUP_COLORS, GROUP_SYMBOLS, PALETTE, TEMPLATE, axis_title,
                            color_of)
+from .lifetime import close_tree
 
 __all__ = ["ListeningMap", "listening_map"]
 
@@ -353,11 +354,7 @@ class ListeningMap(widgets.VBox):
 
     def close(self) -> None:
         """Close the map, its figure, player and buttons."""
-        stack = list(self.children)
-        while stack:
-            w = stack.pop()
-            stack.extend(getattr(w, "children", ()))
-            w.close()
+        close_tree(self)
         super().close()
 
     def __repr__(self) -> str:

@@ -2,7 +2,7 @@
 
 :class:`LiveGradient` is a Plotly ``FigureWidget`` over the 2-D space (a plane of it for
 d > 2) with the real voices and, for every periphery point the rater has rated, the NES
-estimate of the naturalness gradient from *their* pairs alone (DESIGN.md item 3, no
+estimate of the naturalness gradient from *their* pairs alone (docs/method.md, item 3, no
 regularisation). It is an ipywidgets ``VBox`` (the figure under a caption) whose state is
 its traits (``rater``, ``n_points``). Connect it to a rating widget with
 ``live.follow(widget)`` (the same as ``widget.on_submit(live.update)``): it redraws after

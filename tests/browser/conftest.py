@@ -13,6 +13,10 @@ lab_server : LabServer (session)
     windowing off (every cell stays in the DOM). Stopped by PID at teardown.
 browser : playwright Browser (session)
     Headless Debian Chromium; audio may start without a user gesture.
+chromium_args : list of str (function)
+    Extra launch flags; ``[]`` unless a test module overrides the fixture (the recorder's
+    test feeds a fake microphone from a WAV file this way). With flags, the test's page
+    comes from a browser of its own, launched with ``CHROMIUM_ARGS`` plus them.
 page : playwright Page (function)
     A fresh context (1280x900); browser console errors collected in ``page.console_errors``.
 lab : JupyterLab (function)
@@ -325,7 +329,8 @@ def lab_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def _playwright():
+    """Playwright's driver and the path of Debian's chromium (skips when there is none)."""
     exe = shutil.which("chromium")
     if exe is None:
         warnings.warn("BROWSER TESTS SKIPPED: no `chromium` on PATH", pytest.PytestWarning)
@@ -333,20 +338,47 @@ def browser():
                     "(`apt-get install -y chromium`; `./dev test` does it) to run them.")
     from playwright.sync_api import sync_playwright
     pw = sync_playwright().start()
-    b = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
-    yield b
-    b.close()
+    yield pw, exe
     pw.stop()
 
 
+@pytest.fixture(scope="session")
+def browser(_playwright):
+    pw, exe = _playwright
+    b = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+    yield b
+    b.close()
+
+
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def chromium_args():
+    """Extra Chromium flags for one test (override this fixture in a test module).
+
+    ``[]`` (the default): the test's page comes from the shared session ``browser``. Flags
+    (e.g. a fake microphone fed from a file) start a browser of its own for that test,
+    with ``CHROMIUM_ARGS`` plus these, closed after it.
+    """
+    return []
+
+
+@pytest.fixture
+def page(request, chromium_args):
+    own = None
+    if chromium_args:
+        pw, exe = request.getfixturevalue("_playwright")
+        own = pw.chromium.launch(executable_path=exe, headless=True,
+                                 args=CHROMIUM_ARGS + list(chromium_args))
+        context = own.new_context(viewport={"width": 1280, "height": 900})
+    else:
+        context = request.getfixturevalue("browser").new_context(
+            viewport={"width": 1280, "height": 900})
     pg = context.new_page()
     pg.console_errors = []
     pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
     yield pg
     context.close()
+    if own is not None:
+        own.close()
 
 
 @pytest.hookimpl(hookwrapper=True)
