@@ -13,7 +13,7 @@ Every rating comes from the parent, so the listener (and its noise stream) is th
 benchmark gives every method. The worker serves any number of jobs, so the imports (about
 3 s) are paid once per benchmark.
 
-The recipe, all AEPsych 0.8.0 parts (a ``SequentialStrategy`` of two ``Strategy``s):
+The recipe, AEPsych 0.8.0's parts (a ``SequentialStrategy`` of two ``Strategy``s):
 - the box (data's bounding box widened by 2) is mapped to the unit cube, where AEPsych's
   default priors live (lengthscale prior log-normal around sqrt(2) + log(d)/2);
 - ``SobolGenerator`` for the first ``n_init`` ratings, asked as one batch;
@@ -21,12 +21,14 @@ The recipe, all AEPsych 0.8.0 parts (a ``SequentialStrategy`` of two ``Strategy`
   AEPsych's model for continuous outcomes) with ``MCLevelSetEstimation`` (the straddle:
   sqrt(beta) sd - |mean - target|, target 0.5, beta 3.84, an identity objective because
   the outcome is the rating itself, not a probit probability), maximised over ``samps``
-  fresh Sobol candidates per step (``AcqfGridSearchGenerator``), one point per step;
-- ``refit_every`` k: the hyperparameters are refitted (L-BFGS on the marginal likelihood)
-  every k-th point; in between the model is only conditioned on the new rating (AEPsych's
-  ``update`` of a regression model would otherwise re-optimise after every point).
-- Finally a full fit on all ratings; the density max(f - floor, 0), f the posterior mean,
-  floor = mean of f over the box's outer shell; rejection sampling over the box.
+  fresh Sobol candidates (``AcqfGridSearchGenerator``), ``batch`` points per model update
+  (kriging believer, see ``_GridSearch``);
+- hyperparameters refitted (L-BFGS on the marginal likelihood) whenever the ratings have
+  grown by ``refit_growth`` since the last fit; in between the model is only conditioned
+  on the new ratings (see ``_Model``);
+- finally a full fit on all ratings; f = the posterior mean clipped to the rating scale
+  [0, 1] (the unconstrained GP undershoots below 0 beyond the contour); floor = mean of f
+  over the box's outer shell; rejection sampling of max(f - floor, 0) over the box.
 """
 from __future__ import annotations
 
@@ -135,7 +137,7 @@ def run(job: dict, ask) -> dict:
                     cov -= torch.outer(c, c) / (c[i] + noise)
             return X[picks]
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     d = int(job["d"])
     budget, n_samples, seed = int(job["budget"]), int(job["n_samples"]), int(job["seed"])
     n_init = int(job["n_init"])
@@ -156,9 +158,9 @@ def run(job: dict, ask) -> dict:
         lb, ub, acqf=MCLevelSetEstimation,
         acqf_kwargs={"target": target, "beta": beta, "objective": IdentityMCObjective()},
         samps=samps, grid_generator=SobolGenerator(lb, ub, dim=d, seed=seed + 1))
+    gen.fast = bool(job["fast_pred_var"])
     # MC base samples shared by the candidates (the samples are affine in z, so 128 Sobol
     # normals give the straddle's mean and variance to well under 1 %)
-    gen.fast = bool(job["fast_pred_var"])
     gen.z = draw_sobol_normal_samples(1, 128, dtype=torch.float64, seed=seed + 3)  # (128, 1)
     opt = Strategy(generator=gen, lb=lb, ub=ub, dim=d, model=model,
                    outcome_types=["continuous"], min_asks=budget - n_init,
@@ -178,13 +180,16 @@ def run(job: dict, ask) -> dict:
     model.eval()
     t_final = time.perf_counter()
 
+    clip = bool(job["clip"])
+
     def mean(u: np.ndarray) -> np.ndarray:
         out = []
         with torch.no_grad(), gpytorch.settings.skip_posterior_variances(True):
             for i in range(0, len(u), 8192):
                 xb = torch.as_tensor(u[i:i + 8192], dtype=torch.float64)
                 out.append(model.posterior(xb).mean.reshape(-1).numpy())
-        return np.concatenate(out) if out else np.zeros(0)
+        f = np.concatenate(out) if out else np.zeros(0)
+        return np.clip(f, 0.0, 1.0) if clip else f
 
     rng = np.random.default_rng(seed)
     sob = torch.quasirandom.SobolEngine(d, scramble=True, seed=seed + 2)
@@ -192,7 +197,9 @@ def run(job: dict, ask) -> dict:
     shell = sob.draw(2048).numpy().astype(np.float64)
     face = np.arange(len(shell))
     shell[face, face % d] = (face // d) % 2
-    floor = float(mean(shell).mean())
+    f_shell = mean(shell)
+    floors = {"shell-mean": float(f_shell.mean()), "shell-median": float(np.median(f_shell))}
+    floor = floors[job["floor"]]
     probe = np.concatenate([sob.draw(16384).numpy().astype(np.float64),
                             model.train_inputs[0].numpy()])
     top = 1.05 * float(np.max(mean(probe)) - floor)
@@ -226,16 +233,18 @@ def run(job: dict, ask) -> dict:
                  "Gaussian likelihood; AEPsych default priors, on the unit cube)",
         "acquisition": f"aepsych.acquisition.MCLevelSetEstimation(target={target}, "
                        f"beta={beta}, objective=IdentityMCObjective) via "
-                       f"AcqfGridSearchGenerator(samps={samps})",
+                       f"AcqfGridSearchGenerator(samps={samps}), batches of {batch} "
+                       f"(kriging believer)",
         "n_init": n_init, "batch": batch, "refit_growth": growth, "fits": model.fits,
         "seconds_fitting": model.fit_seconds,
-        "floor": floor, "top": top, "proposals": drawn, "accepted": accepted,
-        "envelope_raised": raised,
+        "floor": floor, "floor_rule": job["floor"], "clip": clip, "floors": floors,
+        "top": top, "proposals": drawn, "accepted": accepted, "envelope_raised": raised,
         "lengthscale": ls.tolist(), "noise_sd": float(model.likelihood.noise.sqrt().item()),
         "constant_mean": float(model.mean_module.constant.item()),
         "seconds_acquire": t_ask - t_fit, "seconds_final_fit": t_final - t_ask,
         "seconds_sample": time.perf_counter() - t_final,
         "seconds_worker": time.perf_counter() - t0,
+        "cpu_seconds_worker": time.process_time() - c0,
     }
     return {"samples": samples.tolist(), "info": info}
 
@@ -246,7 +255,10 @@ def main() -> int:
     warnings.filterwarnings("ignore")
     import numpy as np
     import torch
-    import aepsych, botorch, gpytorch   # noqa: F401  (fail here, visibly, if broken)
+    import importlib
+    import gpytorch
+    for name in ("aepsych", "botorch"):   # fail here, visibly, if broken
+        importlib.import_module(name)
     from importlib.metadata import version
     send({"ready": {**{p: version(p) for p in ("aepsych", "botorch", "gpytorch", "torch",
                                                 "numpy", "scipy")},

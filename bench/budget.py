@@ -102,6 +102,7 @@ def main() -> None:
     ap.add_argument("--methods", nargs="+", default=METHODS)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--json", type=Path, default=None, help="also write every run's figures here")
     args = ap.parse_args()
     if args.quick:
         args.seeds, args.budgets, args.dims = 3, [200, 500], [2]
@@ -119,11 +120,18 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers, initializer=_init) as pool:
         futures = {j: pool.submit(job, *j) for j in jobs}
         results = {}
-        for j, fut in futures.items():
+        for n, (j, fut) in enumerate(futures.items(), start=1):
             try:
                 results[j] = fut.result()
             except Exception as exc:   # noqa: BLE001 - a method that cannot run is reported, not hidden
                 results[j] = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
+            print(f"  [{n}/{len(jobs)}] d={j[0]} ratings={j[1]} seed={j[2]} {j[3]}: "
+                  + (f"ed2={results[j]['ed2']:.2f}" if "ed2" in results[j] else results[j]["error"]),
+                  file=sys.stderr, flush=True)
+    if args.json is not None:
+        import json
+        args.json.write_text(json.dumps([{"d": j[0], "ratings": j[1], "seed": j[2], "method": j[3], **r}
+                                         for j, r in results.items()], indent=1))
     for d in args.dims:
         for b in args.budgets:
             rows = {}

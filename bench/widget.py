@@ -10,6 +10,12 @@ both players hold the next pair's WAV bytes.
 Prints ``next_pair_ms_median``, ``next_pair_ms_p95`` and, measured interleaved in the
 same run, ``render_pair_ms_median``: rendering the same pairs synchronously, which is what
 every submit would cost without the prefetch. Goal: next_pair_ms_median < 40.
+
+Then ``round_boundary_wait_ms_median`` and ``_p95``: a study in rounds rated through
+:class:`~hd_widgets.widgets.study.StudyWidget`, the rater's wait between the last page of a
+round and the first page of the next while the next round is fitted (planned in the
+background over the round's last pages, on which the simulated rater spends 4 s each).
+Goal: <= 1000 ms.
 """
 from pathlib import Path
 import tempfile

@@ -1,4 +1,5 @@
-"""Command line: ``python -m hd_widgets reproduce ...`` (also installed as ``hd-widgets``).
+"""Command line: ``python -m hd_widgets reproduce ...`` and ``python -m hd_widgets rate-page
+...`` (also installed as ``hd-widgets``).
 
 The top of the house: it may use every stage. :func:`run` is the command as a function:
 the study's :func:`~hd_widgets.study.reproduction.reproduce`, then the views' report.
@@ -46,7 +47,62 @@ def _parser() -> argparse.ArgumentParser:
                    help="Langevin step size (default 0.01; smaller if the sampler diverges)")
     r.add_argument("--steps", type=int, default=1000, help="Langevin steps (default 1000)")
     r.add_argument("--quiet", action="store_true", help="no progress output")
+    _rate_page_parser(sub)
     return p
+
+
+def _rate_page_parser(sub) -> None:
+    """``rate-page``: the rating page for raters without Jupyter (Voilà; widgets/page.py)."""
+    r = sub.add_parser("rate-page", help="serve the rating page for raters without Jupyter",
+                       description="Serves the packaged rating page with Voila: raters open "
+                       "http://HOST:PORT/?rater=ID in a browser and rate the plan into the "
+                       "store. Needs pip install 'hd_widgets[page]'.")
+    r.add_argument("--store", default=None,
+                   help="the store: a path or a database URL (default: $HD_WIDGETS_STORE)")
+    r.add_argument("--plan", required=True, help="the name of a plan stored in it")
+    r.add_argument("--port", type=int, default=8866, help="port (default 8866)")
+    r.add_argument("--ip", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; 0.0.0.0 for the whole network)")
+    r.add_argument("--space", default=None,
+                   help="a space saved with FeatureSpace.save (default: the shipped corpus's)")
+
+
+def rate_page(args: argparse.Namespace) -> int:
+    """Check the store and plan (read-only, nothing written), then run Voila on the page,
+    with the settings in its environment (a URL's password never on a command line)."""
+    import subprocess
+    from .ratings.locations import STORE_ENV, masked
+    from .ratings.store import RatingError, RatingsStore, StoreUnreachable
+    store = args.store or os.environ.get(STORE_ENV, "").strip()
+    if not store:
+        return _fail(f"--store: give a store (a path or a database URL) or set {STORE_ENV}",
+                     command="rate-page")
+    if not 0 < args.port < 65536:
+        return _fail(f"--port must be between 1 and 65535, got {args.port}", command="rate-page")
+    try:
+        with RatingsStore(store, readonly=True) as s:
+            s.plan(args.plan)
+    except (RatingError, StoreUnreachable) as err:
+        return _fail(str(err), command="rate-page")
+    if args.space is not None and not Path(args.space).is_file():
+        return _fail(f"--space: no saved space at {args.space}", command="rate-page")
+    try:
+        import voila  # noqa: F401
+    except ImportError:
+        return _fail("the rating page needs Voila: pip install 'hd_widgets[page]'",
+                     command="rate-page")
+    from .widgets.page import PAGE_NOTEBOOK, PLAN_ENV, SPACE_ENV
+    env = {**os.environ, STORE_ENV: store, PLAN_ENV: args.plan}
+    if args.space is not None:
+        env[SPACE_ENV] = str(Path(args.space).absolute())
+    print(f"rating page for plan {args.plan!r} of {masked(store)}: "
+          f"http://{args.ip}:{args.port}/?rater=ID", flush=True)
+    cmd = [sys.executable, "-m", "voila", str(PAGE_NOTEBOOK), "--no-browser",
+           f"--port={args.port}", f"--Voila.ip={args.ip}", "--show_tracebacks=False"]
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 0
 
 
 def _probe_output(out: Path) -> str | None:
@@ -102,8 +158,8 @@ def validate(args: argparse.Namespace) -> tuple[str | None, object]:
     return problem, (corpus if problem is None else None)
 
 
-def _fail(problem: str, status: int = 2) -> int:
-    print(f"hd_widgets reproduce: error: {' '.join(str(problem).split())}", file=sys.stderr)
+def _fail(problem: str, status: int = 2, command: str = "reproduce") -> int:
+    print(f"hd_widgets {command}: error: {' '.join(str(problem).split())}", file=sys.stderr)
     return status
 
 
@@ -126,6 +182,8 @@ def run(*, out: str | Path = "hd_reproduce", verbose: bool = True, **kwargs) -> 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "rate-page":
+        return rate_page(args)
     if args.command == "reproduce":
         problem, corpus = validate(args)
         if problem:

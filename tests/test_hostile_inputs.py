@@ -643,3 +643,121 @@ def test_saved_space_still_loads(tiny_space, tmp_path):
 def test_bad_fit_settings_raise_value_error(kwargs, message):
     with pytest.raises(ValueError, match=message):
         FeatureSpace.fit(tiny_analysis(), **{"d": 2, **kwargs})
+
+
+# ---------------------------------------------------------------------- the engine
+# (the defect: one NaN row of data trained a network of NaN weights, silently)
+def _rated_plan(n_data: int = 12, seed: int = 0):
+    from hd_widgets.method.pairs import PairRatings
+    from hd_widgets.ratings.budget import plan_for_budget
+    from hd_widgets.ratings.listeners import SimulatedListener
+    data = np.random.default_rng(seed).normal(size=(n_data, 2))
+    plan = plan_for_budget(data, 80, seed=seed)
+    return data, plan, PairRatings.from_listener(SimulatedListener.from_data(data, seed=0), plan)
+
+
+@pytest.mark.parametrize("row, value", [(0, math.nan), (3, math.inf), (11, -math.inf)])
+def test_non_finite_data_is_refused_before_any_training(row, value):
+    from hd_widgets.method.estimation import from_plan
+    data, plan, pairs = _rated_plan()
+    data[row, 1] = value
+    with pytest.raises(ValueError, match=rf"data has 1 row\(s\) with NaN or infinite values \(first: row {row}\)"):
+        from_plan(plan, pairs, data)
+
+
+def test_non_finite_data_from_a_store_is_refused_and_the_store_unchanged(store):
+    from hd_widgets.method.estimation import from_store
+    from hd_widgets.ratings.answering import answer
+    from hd_widgets.ratings.listeners import SimulatedListener
+    data, plan, _ = _rated_plan()
+    store.add_plan(plan)
+    answer(SimulatedListener.from_data(data, seed=0), store, plan.name, limit=10)
+    before = len(store.ratings())
+    bad = data.copy()
+    bad[2, 0] = math.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        from_store(store, plan.name, bad)
+    assert len(store.ratings()) == before
+
+
+def test_a_target_that_is_not_finite_never_reaches_the_network():
+    from dataclasses import replace
+    from hd_widgets.method.estimation import from_plan
+    from hd_widgets.method.training import train
+    data, plan, pairs = _rated_plan()
+    est = from_plan(plan, pairs, data)
+    target = est.target.copy()
+    target[0, 0] = math.nan
+    with pytest.raises(ValueError, match="target holds NaN or infinite values"):
+        train(replace(est, target=target), progress=False)
+
+
+@pytest.mark.parametrize("n_data", [5, 30])
+def test_data_of_another_size_than_the_plan_is_refused(n_data):
+    from hd_widgets.method.estimation import from_plan
+    data, plan, pairs = _rated_plan()
+    other = np.random.default_rng(1).normal(size=(n_data, 2))
+    with pytest.raises(ValueError, match="made around 12 data points, but data has"):
+        from_plan(plan, pairs, other)
+
+
+class _Mute:
+    name = "mute"
+
+    def rate(self, points):
+        return np.full(len(points) - 1, 0.5)        # one rating short
+
+
+def test_a_listener_that_returns_the_wrong_number_of_ratings_is_refused(store):
+    from hd_widgets.method.pairs import PairRatings
+    from hd_widgets.ratings.answering import answer
+    data, plan, _ = _rated_plan()
+    store.add_plan(plan)
+    with pytest.raises(ValueError, match="returned 1 ratings for a page of 2 clips"):
+        answer(_Mute(), store, plan.name)
+    assert store.ratings() == []
+    with pytest.raises(ValueError, match=r"returned \d+ ratings for \d+ clips"):
+        PairRatings.from_listener(_Mute(), plan)
+
+
+@pytest.mark.parametrize("kwargs", [dict(lam=math.nan), dict(lam=-1.0), dict(eps=math.nan),
+                                    dict(eps=0.0), dict(reg_gate=math.inf),
+                                    dict(noise_sd=math.nan), dict(noise_sd=0.0), dict(lam="4")])
+def test_bad_estimate_options_are_refused(kwargs):
+    from hd_widgets.method.estimation import EstimateOptions
+    with pytest.raises(ValueError):
+        EstimateOptions(**kwargs)
+
+
+def test_a_network_from_a_handful_of_ratings_warns():
+    from hd_widgets.method.estimation import from_plan
+    from hd_widgets.method.pairs import PairRatings
+    from hd_widgets.method.training import train
+    data, plan, pairs = _rated_plan()
+    few = PairRatings(pairs.periphery[:2], pairs.pair[:2], pairs.plus[:2], pairs.minus[:2])
+    est = from_plan(plan, few, data)
+    with pytest.warns(UserWarning, match="from only 2 rated pair"):
+        train(est, progress=False)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(budget=10), "too small for 3 rounds"), (dict(budget=59), "too small for 3 rounds"),
+    (dict(shares=(0.5, 0.0)), "shares must be positive"), (dict(budget=2.5), "whole number"),
+    (dict(final_networks=0), "final_networks"), (dict(particles=0), "particles"),
+])
+def test_bad_study_settings_are_refused(kwargs, message):
+    from hd_widgets.study.rounds import RoundsConfig
+    with pytest.raises(ValueError, match=message):
+        RoundsConfig(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(budget=10 ** 9), "between 40 and 200,000"), (dict(budget=39), "between 40"),
+    (dict(rounds=3, budget=60), "too small for 3 rounds"), (dict(rounds=0), "rounds"),
+    (dict(steps=10 ** 7), "steps"), (dict(particles=1), "particles"),
+    (dict(alpha=math.nan), "alpha"), (dict(listener="robot"), "unknown listener"),
+])
+def test_bad_reproduction_settings_are_refused_before_any_work(kwargs, message):
+    from hd_widgets.study.config import ReproduceConfig
+    with pytest.raises(ValueError, match=message):
+        ReproduceConfig(**kwargs)

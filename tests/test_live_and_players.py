@@ -22,7 +22,7 @@ def test_live_gradient_draws_the_raters_own_nes_arrows(space, tmp_path):
     q = store.next_query(plan.name, "you")
     store.rate(plan.name, q.index, [0.9, 0.4], rater="you")
     store.rate(plan.name, plan[5].index, [0.2, 0.2], rater="someone else")  # not drawn
-    assert live.update() == 1 and "1 point rated" in live.figure.layout.title.text
+    assert live.update() == 1 and "from your 1 page alone" in live.figure.layout.title.text
     # the arrow is the antithetic NES estimate from this one pair:
     # (y+ - y-) Delta / (2 sigma^2), Delta = (plus - minus) / 2
     delta = (q.points[0] - q.points[1]) / 2

@@ -107,8 +107,8 @@ def test_gradient_figure_data_match_inputs():
     assert len(tails) == 81
     assert np.allclose(tips - tails, 2.0 * field(tails))
     # D underneath, evaluated on its grid; three panels x (fill + 0.5 line)
-    contours = [t for t in fig.data if t.type == "contour"]
-    assert len(contours) == 6
+    contours = [t for t in fig.data if t.type in ("contour", "heatmap")]
+    assert len(contours) == 6 and contours[0].type == "heatmap"   # the fill, then its 0.5 line
     gx, gy = np.meshgrid(contours[0].x, contours[0].y)
     want = D(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
     assert np.allclose(np.asarray(contours[0].z, dtype=float), want, atol=1e-6)
@@ -263,7 +263,7 @@ def test_animation_keeps_d_as_scatter_lines():
     """With redraw=False plotly.js drops Contour layers on play: D must be Scatter lines."""
     fig = langevin_animation(walk(10, 20), points=X, D=D, field_fn=field)
     assert {t.type for t in fig.data} == {"scatter"}
-    (line,) = [t for t in fig.data if t.name == "D = 0.5 (acceptable region)"]
+    (line,) = [t for t in fig.data if t.name == "D = 0.5: edge of the acceptable region"]
     pts = np.column_stack([line.x, line.y]).astype(float)
     pts = pts[~np.isnan(pts[:, 0])]
     assert len(pts) > 20 and np.allclose(D(pts), 0.5, atol=5e-3)
@@ -407,10 +407,76 @@ def test_engine_objects_plug_in_by_duck_typing():
     assert np.allclose(tips - tails, GR)
     tails, tips = arrows([t for t in panel(fig, 3) if (t.meta or {}).get("kind") == "quiver"][0])
     assert np.allclose(tips - tails, field(tails))
-    assert len([t for t in fig.data if t.type == "contour"]) == 6       # D from the D head
+    assert len([t for t in fig.data if t.type in ("contour", "heatmap")]) == 6   # D from the D head
     traj = walk(12, 8)
     run = SimpleNamespace(trajectory=traj.astype(np.float32), steps=np.arange(12) * 50)
     fig = langevin_animation(run)
     assert fig.layout.meta["frame_steps"] == list(range(0, 600, 50))
     with pytest.raises(ValueError, match="record_every"):
         langevin_animation(SimpleNamespace(trajectory=None, steps=np.arange(1)))
+
+
+# --------------------------------------------------------------------------- read at a glance
+def test_dense_arrow_fields_are_thinned_evenly_and_say_so():
+    rng = np.random.default_rng(5)
+    centers = 1.5 * rng.standard_normal((2500, 2))
+    grad = rng.standard_normal((2500, 2))
+    fig = gradient_figure(X, centers, grad, grad, field, D=D)
+    for col in (1, 2):
+        tails, _ = arrows([t for t in panel(fig, col) if (t.meta or {}).get("kind") == "quiver"][0])
+        assert 50 <= len(tails) <= 150                                  # at most MAX_ARROWS
+        # every drawn arrow is one of the inputs, unchanged
+        i = [int(np.argmin(np.abs(centers - p).sum(1))) for p in tails]
+        assert np.allclose(centers[i], tails)
+    n = len(arrows([t for t in panel(fig, 1) if (t.meta or {}).get("kind") == "quiver"][0])[0])
+    assert f"arrows at {n} of 2500 rated points, evenly spread" in fig.layout.title.text
+    from hd_widgets.views.fields import thin_evenly
+    assert len(thin_evenly(centers, None, ((-5, 5), (-5, 5)))) == 2500
+
+
+def test_a_collapsed_set_is_one_large_marker_with_a_note_and_clouds_are_light():
+    rng = np.random.default_rng(6)
+    hd_samples = 1.4 * rng.standard_normal((5000, 2))
+    collapsed = np.tile([[0.3, -0.2]], (5000, 1)) + 1e-4 * rng.standard_normal((5000, 2))
+    fig = samples_figure(X, collapsed, hd_samples, D=D, D_label="true D")
+    spot = named(panel(fig, 1), "HumanGAN final: all 5000 here")
+    assert spot.marker.size >= 20 and np.allclose([spot.x[0], spot.y[0]], [0.3, -0.2], atol=1e-3)
+    assert any("all 5000 samples here" in a.text for a in fig.layout.annotations)
+    cloud = named(panel(fig, 2), "HumanDiffusion final (1000 of 5000 drawn)")
+    assert len(cloud.x) == 1000 and cloud.marker.size <= 5 and cloud.marker.opacity < 1
+    # the region's edge is drawn above the cloud, so the cloud never hides it
+    order = [t.name for t in panel(fig, 2)]
+    assert order.index("D = 0.5: edge of the acceptable region") > order.index(cloud.name)
+    # the early-stopped and the trained-on HumanGAN side by side in one panel
+    fig = samples_figure(X, 0.3 * X, hd_samples, humangan_collapsed=collapsed)
+    names = [t.name for t in panel(fig, 1)]
+    assert "HumanGAN final, early-stopped" in names and "HumanGAN final, trained on: all 5000 here" in names
+
+
+def test_every_figure_has_axis_titles_and_named_traces():
+    figs = [gradient_figure(X, C, G, GR, field, D=D), samples_figure(X, 0.1 * X, 1.5 * X, D=D),
+            ratings_figure({"real": [0.9, 0.8], "humangan_collapsed": [0.5]}),
+            langevin_animation(walk(5, 10), points=X, D=D)]
+    for fig in figs:
+        for key in [k for k in fig.layout if k.startswith(("xaxis", "yaxis"))]:
+            assert fig.layout[key].title.text, key
+        assert all(t.name for t in fig.data)
+    labels = figs[2].data[1].x[0]
+    assert "HumanGAN<br>collapsed" in labels and figs[2].layout.xaxis.tickangle == 0
+
+
+def test_report_helpers_lighten_and_spell_out_the_command():
+    from hd_widgets.views.report import full_command, lighten, _command_html
+    fig = gradient_figure(X, C, G, GR, field, D=D)
+    lighten(fig)
+    assert all(np.asarray(t.x).dtype == np.float32 for t in fig.data if len(t.x) > 8)
+    result = {"command": "python -m hd_widgets reproduce --budget 400 --out out",
+              "config": {"budget": 400, "seed": 0, "listener": "simulated", "d": 2,
+                         "rounds": 3, "corpus": None, "alpha": 0.01, "steps": 1000,
+                         "particles": 800}}
+    assert full_command(result) == ("python -m hd_widgets reproduce --budget 400 --seed 0 "
+                                    "--listener simulated --d 2 --rounds 3 --alpha 0.01 "
+                                    "--steps 1000 --out out")
+    html = _command_html(result)
+    assert "options that differ from the defaults: --budget" in html
+    assert "settings changed in code: particles = 800" in html

@@ -1,4 +1,5 @@
-"""Every Python block of the README runs, in order, as a reader would paste them.
+"""Every Python block of the README runs, in order, as a reader would paste them, and so
+does every block of the guide the README links to (docs/guide.md), after them.
 
 The blocks share one namespace (later blocks use ``space``, ``store``, ``plan`` from
 earlier ones), run in a fresh folder, with a ``my_vowels/`` folder of recordings made
@@ -13,10 +14,11 @@ import sys
 from pathlib import Path
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+GUIDE = README.parent / "docs" / "guide.md"
 
 
-def python_blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+def python_blocks(path: Path = README) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), flags=re.S)
 
 
 def test_the_readme_has_python_blocks():
@@ -29,7 +31,9 @@ def test_every_python_block_runs(tmp_path):
     vowels.mkdir()
     for wav in sorted(DEFAULT_CORPUS.glob("*.flac"))[::6]:          # 10 voices of the shipped corpus
         shutil.copy(wav, vowels / wav.name)
-    script = "\n\n".join(f"# --- README block {i}\n{b}" for i, b in enumerate(python_blocks()))
+    blocks = [("README", b) for b in python_blocks()] + [("docs/guide.md", b)
+                                                         for b in python_blocks(GUIDE)]
+    script = "\n\n".join(f"# --- {where} block {i}\n{b}" for i, (where, b) in enumerate(blocks))
     (tmp_path / "readme_blocks.py").write_text(script)
     r = subprocess.run([sys.executable, "readme_blocks.py"], cwd=tmp_path, capture_output=True,
                        text=True, timeout=600)

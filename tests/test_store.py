@@ -1,4 +1,7 @@
-"""The ratings store: durable, append-only, resumable, shared, strict."""
+"""The ratings store: durable, append-only, resumable, shared, strict — on both backends.
+
+Every test that takes ``location`` (or ``store``) runs twice: on a SQLite file and on a
+PostgreSQL server (a fresh schema; conftest.py). Network file systems are SQLite's alone."""
 from __future__ import annotations
 
 import csv
@@ -17,7 +20,7 @@ from hypothesis import given, settings, strategies as st, HealthCheck
 from hd_widgets.ratings.plan import Query, QueryPlan, evaluation_plan, nes_plan
 from hd_widgets.ratings.store import Rating, RatingError, RatingsStore
 
-TABLES = ("plans", "queries", "ratings", "events", "undone")
+from _backends import raw_execute
 
 
 def small_plan(name: str = "nes", n_periphery: int = 4, n_pairs: int = 2, d: int = 2) -> QueryPlan:
@@ -26,21 +29,15 @@ def small_plan(name: str = "nes", n_periphery: int = 4, n_pairs: int = 2, d: int
 
 
 @pytest.fixture
-def store(tmp_path):
-    with RatingsStore(tmp_path / "ratings.sqlite", session="s1") as s:
+def store(location):
+    with RatingsStore(location, session="s1") as s:
         s.add_plan(small_plan())
         yield s
 
 
-def snapshot(path) -> dict[str, list]:
-    """Every row of every table, read through a separate connection."""
-    with sqlite3.connect(path) as c:
-        return {t: c.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in TABLES}
-
-
 # ---------------------------------------------------------------------------- plans
-def test_plan_round_trip_after_reopen(tmp_path):
-    path = tmp_path / "r.sqlite"
+def test_plan_round_trip_after_reopen(location):
+    path = location
     nes = small_plan(d=3)
     ev = evaluation_plan({"real": np.eye(3), "generated": -np.eye(3) / 3}, n_pages=3,
                          per_page={"real": 2, "generated": 1}, seed=0)
@@ -60,11 +57,10 @@ def test_plan_round_trip_after_reopen(tmp_path):
         assert s.add_plan(nes).fingerprint() == nes.fingerprint()
 
 
-def test_plan_name_clash_and_bad_plans(tmp_path):
-    path = tmp_path / "r.sqlite"
-    with RatingsStore(path) as s:
+def test_plan_name_clash_and_bad_plans(location, snapshot):
+    with RatingsStore(location) as s:
         s.add_plan(small_plan())
-        before = snapshot(path)
+        before = snapshot(s)
         with pytest.raises(RatingError, match="different plan"):
             s.add_plan(small_plan(n_pairs=3))
         q = Query(0, np.zeros((1, 2)), ("real",), {"source": np.int64(3)})
@@ -77,7 +73,7 @@ def test_plan_name_clash_and_bad_plans(tmp_path):
             s.add_plan(QueryPlan("empty", ()))
         with pytest.raises(RatingError, match="QueryPlan"):
             s.add_plan("nes")
-        assert snapshot(path) == before
+        assert snapshot(s) == before
         with pytest.raises(RatingError, match="unknown plan 'nope'"):
             s.plan("nope")
 
@@ -115,43 +111,43 @@ BAD_RATES = {
 
 
 @pytest.mark.parametrize("case", list(BAD_RATES))
-def test_bad_rate_is_refused_and_changes_nothing(store, case):
+def test_bad_rate_is_refused_and_changes_nothing(store, snapshot, case):
     store.rate("nes", 0, [0.25, 0.75], rater="ada")
-    before = snapshot(store.path)
+    before = snapshot(store)
     kwargs = dict(plan="nes", query=1, values=[0.5, 0.5], rater="ada", session=None)
     kwargs.update(BAD_RATES[case])
     with pytest.raises(RatingError):
         store.rate(kwargs.pop("plan"), kwargs.pop("query"), kwargs.pop("values"), **kwargs)
-    assert snapshot(store.path) == before
+    assert snapshot(store) == before
 
 
-def test_duplicate_refused_until_undone(store):
+def test_duplicate_refused_until_undone(store, snapshot):
     store.rate("nes", 0, [0.25, 0.75], rater="ada")
     store.rate("nes", 0, [0.5, 0.5], rater="bob")        # other raters may answer it too
-    before = snapshot(store.path)
+    before = snapshot(store)
     with pytest.raises(RatingError, match="already answered"):
         store.rate("nes", 0, [0.3, 0.3], rater="ada")
     with pytest.raises(RatingError, match="already answered"):
         store.skip("nes", 0, rater="ada")
-    assert snapshot(store.path) == before
+    assert snapshot(store) == before
     assert [r.value for r in store.undo(rater="ada")] == [0.25, 0.75]
     store.rate("nes", 0, [0.3, 0.4], rater="ada")        # allowed again after the undo
     assert [r.value for r in store.ratings(rater="ada")] == [0.3, 0.4]
 
 
-def test_undo_with_nothing_to_undo(store):
-    before = snapshot(store.path)
+def test_undo_with_nothing_to_undo(store, snapshot):
+    before = snapshot(store)
     with pytest.raises(RatingError, match="nothing to undo"):
         store.undo(rater="ada")
     store.rate("nes", 0, [0.1, 0.2], rater="bob")
-    before = snapshot(store.path)
+    before = snapshot(store)
     with pytest.raises(RatingError, match="nothing to undo"):
         store.undo(rater="ada")                          # bob's rating is not ada's to undo
     with pytest.raises(RatingError):
         store.undo(rater="")
     with pytest.raises(RatingError, match="unknown plan"):
         store.undo(rater="bob", plan="nope")
-    assert snapshot(store.path) == before
+    assert snapshot(store) == before
 
 
 def test_accepted_value_types(store):
@@ -168,16 +164,16 @@ def test_accepted_value_types(store):
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(bad=st.one_of(st.floats(allow_nan=True, allow_infinity=True).filter(
     lambda v: not (0.0 <= v <= 1.0)), st.sampled_from([math.nan, math.inf, -math.inf])))
-def test_any_value_outside_unit_interval_is_refused(store, bad):
-    before = snapshot(store.path)
+def test_any_value_outside_unit_interval_is_refused(store, snapshot, bad):
+    before = snapshot(store)
     for values in ([bad, 0.5], [0.5, bad], np.array([0.5, bad])):
         with pytest.raises(RatingError):
             store.rate("nes", 0, values, rater="ada")
-    assert snapshot(store.path) == before
+    assert snapshot(store) == before
 
 
-def test_any_value_in_unit_interval_and_any_rater_stored_exactly(tmp_path):
-    with RatingsStore(tmp_path / "r.sqlite") as s:
+def test_any_value_in_unit_interval_and_any_rater_stored_exactly(location):
+    with RatingsStore(location) as s:
         s.add_plan(small_plan())
         unit = st.floats(min_value=0.0, max_value=1.0)
         rater_ids = st.text(min_size=1, max_size=20).filter(
@@ -198,8 +194,8 @@ def test_any_value_in_unit_interval_and_any_rater_stored_exactly(tmp_path):
 
 
 # ---------------------------------------------------------------------------- resume, skip, undo
-def test_resume_after_reopen(tmp_path):
-    path = tmp_path / "r.sqlite"
+def test_resume_after_reopen(location):
+    path = location
     plan = small_plan()
     s = RatingsStore(path)
     s.add_plan(plan)
@@ -236,9 +232,9 @@ def test_skipped_queries_come_back_last(store):
 
 
 
-def test_per_rater_order_shares_the_first_pages_then_spreads_a_class(tmp_path):
+def test_per_rater_order_shares_the_first_pages_then_spreads_a_class(location):
     plan = small_plan(n_periphery=10, n_pairs=2).per_rater(shared=3)     # 20 queries
-    with RatingsStore(tmp_path / "class.sqlite") as s:
+    with RatingsStore(location) as s:
         s.add_plan(plan)
         seen = {}
         for rater in ("ada", "bob", "cy"):
@@ -256,12 +252,12 @@ def test_per_rater_order_shares_the_first_pages_then_spreads_a_class(tmp_path):
     with pytest.raises(ValueError, match="shared"):
         small_plan().per_rater(shared=99)
 
-def test_undo_is_an_event_not_a_delete(store):
+def test_undo_is_an_event_not_a_delete(store, snapshot):
     ids = store.rate("nes", 0, [0.2, 0.8], rater="ada")
     store.rate("nes", 1, [0.3, 0.7], rater="bob")
     undone = store.undo(rater="ada")
     assert [r.id for r in undone] == ids and all(isinstance(r, Rating) for r in undone)
-    raw = snapshot(store.path)
+    raw = snapshot(store)
     assert [r[0] for r in raw["ratings"]] == ids + [ids[1] + 1, ids[1] + 2]   # rows remain
     assert [(e[1], e[2], e[3], e[4]) for e in raw["events"]] == [("undo", "nes", 0, "ada")]
     assert [u[0] for u in raw["undone"]] == ids
@@ -269,8 +265,11 @@ def test_undo_is_an_event_not_a_delete(store):
     assert store.raters() == ["bob"]
     assert store.progress("nes", "ada") == (0, len(store.plan("nes")))
     assert store.next_query("nes", "ada").index == 0
-    with sqlite3.connect(store.path) as c, pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        c.execute("DELETE FROM ratings")
+    for sql in ("DELETE FROM ratings", "UPDATE events SET rater = 'x'", "DELETE FROM undone",
+                "DELETE FROM submissions"):
+        with pytest.raises(Exception, match="append-only"):
+            raw_execute(store, sql)
+    assert snapshot(store) == raw
 
 
 def test_undo_takes_the_last_submission_in_plan(store):
@@ -315,7 +314,7 @@ def test_table_csv_and_dataframe(store, tmp_path):
     assert df["value"].tolist() == [0.125, 1 / 3, 0.0, 1.0]
     assert df["x0"].tolist() == list(tab["x0"]) and df["rater"].tolist() == list(tab["rater"])
     assert df["time"].dtype == np.float64 and df["query"].dtype == np.int64
-    assert repr(store) == f"RatingsStore({str(store.path)!r}, plans=['nes'], ratings=4)"
+    assert repr(store) == f"RatingsStore({store.where!r}, plans=['nes'], ratings=4)"
 
 
 def test_empty_table_and_mixed_dimensions(store, tmp_path):
@@ -335,8 +334,8 @@ def test_dataframe_without_pandas(store, monkeypatch):
         store.to_dataframe()
 
 
-def test_closed_store(tmp_path):
-    s = RatingsStore(tmp_path / "r.sqlite")
+def test_closed_store(location):
+    s = RatingsStore(location)
     s.close()
     s.close()
     assert "closed" in repr(s)
@@ -371,8 +370,8 @@ def _many_plan(n: int) -> QueryPlan:
     return QueryPlan("many", tuple(Query(i, np.array([[i, 0.0]]), ("real",)) for i in range(n)))
 
 
-def test_concurrent_writers(tmp_path):
-    path = str(tmp_path / "r.sqlite")
+def test_concurrent_writers(location):
+    path = location
     with RatingsStore(path) as s:
         s.add_plan(_many_plan(30))
     ctx = mp.get_context("spawn")
@@ -389,10 +388,10 @@ def test_concurrent_writers(tmp_path):
         assert all(s.progress("many", f"r{i}") == (30, 30) for i in range(4))
 
 
-def test_racing_duplicate_submissions_exactly_one_wins(store):
+def test_racing_duplicate_submissions_exactly_one_wins(store, location):
     ctx = mp.get_context("spawn")
     barrier, out = ctx.Barrier(4), ctx.Queue()
-    procs = [ctx.Process(target=_racer, args=(str(store.path), barrier, out)) for _ in range(4)]
+    procs = [ctx.Process(target=_racer, args=(location, barrier, out)) for _ in range(4)]
     for p in procs:
         p.start()
     results = sorted(out.get(timeout=60) for _ in procs)
@@ -402,8 +401,8 @@ def test_racing_duplicate_submissions_exactly_one_wins(store):
     assert len(store.ratings(rater="same")) == 2
 
 
-def test_sigkill_loses_no_acknowledged_rating(tmp_path):
-    path = tmp_path / "r.sqlite"
+def test_sigkill_loses_no_acknowledged_rating(location):
+    path = location
     with RatingsStore(path) as s:
         s.add_plan(_many_plan(5000))
     code = ("import sys\nfrom hd_widgets.ratings.store import RatingsStore\n"

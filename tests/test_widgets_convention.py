@@ -162,7 +162,7 @@ def test_live_gradient_is_a_widget_that_follows_a_rating_widget(space, store):
     live.observe(lambda c: counts.append(c["new"]), "n_points")
     widget.set_ratings(0.9, 0.3)
     assert widget.submit()
-    assert live.n_points == 1 and counts == [1] and "1 point rated" in live.figure.layout.title.text
+    assert live.n_points == 1 and counts == [1] and "from your 1 page alone" in live.figure.layout.title.text
     widget.skip()                                      # not a submission: no redraw needed
     live.follow(widget, remove=True)
     widget.set_ratings(0.2, 0.6)

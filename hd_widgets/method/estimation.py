@@ -84,10 +84,16 @@ class EstimateOptions:
             raise ValueError("reg must be 'additive' or 'convex'")
         if self.d_estimator not in ("tobit", "mode", "mean"):
             raise ValueError("d_estimator must be 'tobit', 'mode' or 'mean'")
+        for name in ("lam", "eps", "reg_gate") + (("noise_sd",) if self.noise_sd is not None else ()):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
+                raise ValueError(f"{name} must be a finite number, got {v!r}")
         if self.lam < 0 or (self.reg == "convex" and self.lam > 1):
             raise ValueError("lam must be >= 0 (and <= 1 for a convex mix)")
         if not 0 < self.eps < 1:
             raise ValueError("eps must be in (0, 1)")
+        if self.reg_gate < 0 or (self.noise_sd is not None and self.noise_sd <= 0):
+            raise ValueError("reg_gate must be >= 0 and noise_sd > 0")
 
     @classmethod
     def paper(cls, **changes) -> "EstimateOptions":

@@ -83,9 +83,12 @@ def training_data(est: Estimate, config: ScoreNetConfig, gen: torch.Generator) -
         R=_f32(est.reg), pair_point=torch.as_tensor(est.pair_point, dtype=torch.long),
         pair_delta=_f32(est.pair_delta), pair_slope=_f32(est.pair_slope),
         obs_X=_f32(est.obs_points), obs_y=_f32(est.obs_values))
-    for name in ("X", "D", "G", "W", "R", "pair_delta", "pair_slope", "obs_X", "obs_y"):
+    fields = {"X": "points", "D": "D", "G": "target", "W": "weights", "R": "reg",
+              "pair_delta": "pair_delta", "pair_slope": "pair_slope", "obs_X": "obs_points",
+              "obs_y": "obs_values"}
+    for name, field in fields.items():
         if not bool(torch.isfinite(getattr(data, name)).all()):
-            raise ValueError(f"the estimate's {name} holds NaN or infinite values; the network "
+            raise ValueError(f"the estimate's {field} holds NaN or infinite values; the network "
                              "cannot be trained on them (are the data or the plan's points finite?)")
     if config.far_prior <= 0:
         return data

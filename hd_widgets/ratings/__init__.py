@@ -2,7 +2,8 @@
 
 kinds (the clip-kind vocabulary) -> plan (queries: pages of clips) and budget (plans
 that spend a number of ratings) -> listeners (people's stand-ins: simulated, or judging
-the audio) -> store (every rating, append-only, durable, shared by a class).
+the audio) -> store (every rating, append-only, durable, shared by a class; a SQLite
+file or a PostgreSQL server: statements, database, server, schema, export).
 Imports from speech only.
 """
 from .._lazy import lazy_names
@@ -12,6 +13,7 @@ __getattr__, __dir__, __all__ = lazy_names(__name__, {
     "evaluation_plan": "plan",
     "plan_for_budget": "budget", "grid_plan": "budget", "grid_axes": "budget",
     "RatingsStore": "store", "RatingError": "store", "Rating": "store",
+    "StoreUnreachable": "store",
     "Listener": "listeners", "SimulatedListener": "listeners", "answer": "answering",
     "AudioListener": "audio_listener",
 })

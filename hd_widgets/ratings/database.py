@@ -21,6 +21,14 @@ Transactions (:meth:`Database.transaction`) are safe against interrupts:
 
 So an interrupted call leaves no lock held for the other raters, and the same object
 keeps working.
+
+Why not SQLAlchemy's own SQLite engine here: its pysqlite dialect begins transactions
+itself (a deferred ``BEGIN``, not ``BEGIN IMMEDIATE``, unless patched through events), runs
+statements through cursors of a pooled connection, and waits for locks inside SQLite's busy
+handler, where an interrupt cannot be held back. So files keep this ``sqlite3`` connection
+and its transactions; what runs inside them is the store's one set of SQLAlchemy Core
+statements (``statements.py``), compiled once for SQLite by :class:`SqliteSession`, the
+same statements the PostgreSQL backend runs (``server.py``).
 """
 from __future__ import annotations
 
@@ -36,9 +44,12 @@ import time
 from typing import Any, Callable
 from urllib.parse import quote
 
-from .schema import SCHEMA_VERSION, RatingError, check_schema, statements
+from sqlalchemy.dialects import sqlite as _sqlite_dialect
 
-__all__ = ["Database", "is_busy"]
+from .schema import SCHEMA_VERSION, RatingError, check_schema, statements
+from .statements import max_rating_id
+
+__all__ = ["Database", "SqliteSession", "is_busy"]
 
 _JITTER = random.Random()  # retry back-off only; never touches the global random state
 _MAX_DELAY = 0.05          # longest single wait (s) between two tries for the write lock
@@ -90,6 +101,55 @@ class _SigintHeld:
             signal.signal(signal.SIGINT, self.previous)
             if self.pending:
                 signal.raise_signal(signal.SIGINT)  # raised here, after the transaction
+
+
+_DIALECT = _sqlite_dialect.dialect(paramstyle="named")   # sqlite3 takes :name with a dict
+_COMPILED: dict[tuple, tuple] = {}   # (id(statement), insert keys) -> (statement, compiled)
+
+
+class SqliteSession:
+    """One open transaction on the store's sqlite3 connection, running Core statements.
+
+    Each statement shape is compiled for SQLite once; the statement objects come from the
+    cached builders of ``statements.py``, so the cache stays small. The write lock is the
+    whole file's, taken by ``BEGIN IMMEDIATE``, so :meth:`lock` has nothing to add.
+    """
+
+    dialect = "sqlite"
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def _compiled(self, stmt: Any, keys: tuple | None):
+        hit = _COMPILED.get((id(stmt), keys))
+        if hit is None or hit[0] is not stmt:
+            compiled = stmt.compile(dialect=_DIALECT,
+                                    column_keys=list(keys) if keys is not None else None)
+            hit = _COMPILED[(id(stmt), keys)] = (stmt, compiled)
+        return hit[1]
+
+    def rows(self, stmt: Any, params: dict | None = None) -> list[tuple]:
+        params = params or {}
+        keys = tuple(params) if getattr(stmt, "is_insert", False) else None
+        c = self._compiled(stmt, keys)
+        return self.conn.execute(str(c), c.construct_params(params)).fetchall()
+
+    def run(self, stmt: Any, params: dict | list[dict] | None = None) -> None:
+        if isinstance(params, list):
+            if not params:
+                return
+            keys = tuple(params[0]) if getattr(stmt, "is_insert", False) else None
+            c = self._compiled(stmt, keys)
+            self.conn.executemany(str(c), [c.construct_params(p) for p in params])
+        else:
+            self.rows(stmt, params)
+
+    def lock(self, key: str) -> None:
+        """Nothing to do: BEGIN IMMEDIATE already holds the file's write lock."""
+
+    def rating_ids(self, k: int) -> list[int]:
+        base = self.rows(max_rating_id())[0][0]
+        return list(range(base + 1, base + 1 + k))
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
@@ -168,11 +228,11 @@ class Database:
         c.execute("PRAGMA synchronous=FULL")
         c.execute("PRAGMA foreign_keys=ON")
 
-        def create(c: sqlite3.Connection) -> None:
-            if check_schema(c, self.path) < SCHEMA_VERSION:
+        def create(s: SqliteSession) -> None:
+            if check_schema(s.conn, self.path) < SCHEMA_VERSION:   # new, or version 1
                 for statement in statements():
-                    c.execute(statement)
-                c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                    s.conn.execute(statement)
+                s.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self.transaction(create)
         return c
 
@@ -249,12 +309,14 @@ class Database:
             time.sleep(delay * (0.5 + _JITTER.random()))
             delay = min(2 * delay, _MAX_DELAY)
 
-    def transaction(self, fn: Callable[[sqlite3.Connection], Any], *,
-                    write: bool = True) -> Any:
-        """Run ``fn(conn)`` in one transaction: BEGIN IMMEDIATE for writes (the write lock
+    def transaction(self, fn: Callable[[SqliteSession], Any], *, write: bool = True,
+                    replay_safe: bool = False) -> Any:
+        """Run ``fn(session)`` in one transaction: BEGIN IMMEDIATE for writes (the write lock
         is taken up front, so checks and inserts see the same state), a deferred BEGIN
         (one consistent snapshot) for reads. Any exception rolls everything back; a busy
-        file is retried (``fn`` runs again from scratch) until ``timeout``."""
+        file is retried (``fn`` runs again from scratch) until ``timeout``.
+        (``replay_safe`` matters to the server backend only: here a retry never follows a
+        COMMIT that may have happened.)"""
         if write and self.readonly:
             raise RatingError(f"{self.path} was opened read-only (readonly=True): nothing can "
                               "be written through this RatingsStore")
@@ -266,7 +328,7 @@ class Database:
                     if conn.in_transaction:   # left open by an exception we could not stop
                         conn.rollback()
                     conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                    result = fn(conn)
+                    result = fn(SqliteSession(conn))
                     conn.execute("COMMIT")
                     return result
                 finally:

@@ -22,10 +22,10 @@ import uuid
 import numpy as np
 
 from .plan import QueryPlan
-from .schema import RATING_COLS, SCHEMA_VERSION, RatingError
+from .schema import RATING_COLS, SCHEMA_VERSION, RatingError, statements
 
 __all__ = ["FORMULA_START", "csv_cell", "check_target", "table_columns", "export_rows",
-           "write_csv", "dataframe", "backup_file"]
+           "write_csv", "dataframe", "backup_file", "fill_sqlite"]
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SIDE_FILES = ("-wal", "-shm", "-journal")
@@ -40,8 +40,9 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
-def check_target(path: str | os.PathLike, store: Path, what: str) -> Path:
-    """Where an export of ``store`` may be written: the resolved target path.
+def check_target(path: str | os.PathLike, store: Path | None, what: str) -> Path:
+    """Where an export of ``store`` (a SQLite file; None for a server) may be written: the
+    resolved target path.
 
     Raises
     ------
@@ -51,8 +52,8 @@ def check_target(path: str | os.PathLike, store: Path, what: str) -> Path:
     """
     given = Path(path).expanduser()
     target = Path(os.path.realpath(given))                     # through any symlinks
-    own = Path(os.path.realpath(store))
-    own_files = [own] + [own.with_name(own.name + s) for s in _SIDE_FILES]
+    own = None if store is None else Path(os.path.realpath(store))
+    own_files = [] if own is None else [own] + [own.with_name(own.name + s) for s in _SIDE_FILES]
     same = target in own_files or any(
         target.exists() and f.exists() and os.path.samefile(target, f) for f in own_files)
     if same:
@@ -171,7 +172,22 @@ def backup_file(target: Path, copy: Callable[[sqlite3.Connection], None]) -> Non
             version = dest.execute("PRAGMA user_version").fetchone()[0]
         finally:
             dest.close()
-        if not ok or version != SCHEMA_VERSION:
+        if not ok or not 1 <= version <= SCHEMA_VERSION:
             raise RatingError(f"the backup copy in {tmp} failed its check; {target} "
                               "was not written")
     _atomic(target, write)
+
+
+def fill_sqlite(dest: sqlite3.Connection, tables: dict[str, list[tuple]]) -> None:
+    """Make ``dest`` (an empty SQLite database) a ratings store holding ``tables``: table
+    name -> rows with the columns of ``statements.DUMP_COLUMNS`` (a server's store, copied)."""
+    from .statements import DUMP_COLUMNS
+    dest.execute("BEGIN")
+    for statement in statements():
+        dest.execute(statement)
+    for name, rows in tables.items():
+        cols = DUMP_COLUMNS[name]
+        dest.executemany(f"INSERT INTO {name} ({', '.join(cols)}) "
+                         f"VALUES ({', '.join('?' * len(cols))})", rows)
+    dest.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    dest.execute("COMMIT")

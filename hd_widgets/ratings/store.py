@@ -1,20 +1,27 @@
-"""The ratings store: every rating a person gives, kept safely in one SQLite file.
+"""The ratings store: every rating a person gives, kept safely in a SQLite file or on a
+PostgreSQL server.
 
 Ratings are the scarce thing here (a person's minutes), so the store is
 
-- **durable**: a rating is committed (and fsynced) before :meth:`RatingsStore.rate`
-  returns, so a kernel crash or restart loses nothing;
-- **append-only**: nothing is ever updated or deleted (triggers refuse it). An undo is
-  an *event* that points at the ratings it withdraws; "active" ratings are the ones no
-  undo points at;
+- **durable**: a rating is committed (fsynced, on SQLite; by the server, on PostgreSQL)
+  before :meth:`RatingsStore.rate` returns, so a kernel crash or restart loses nothing;
+- **append-only**: nothing is ever updated or deleted (triggers refuse it, for every
+  client). An undo is an *event* that points at the ratings it withdraws; "active"
+  ratings are the ones no undo points at;
 - **resumable**: :meth:`RatingsStore.next_query` picks up at the first query a rater has
   not answered yet (skipped queries come back after all others);
-- **shared**: several raters in separate processes (a classroom) write to one file at
-  once; each write is one ``BEGIN IMMEDIATE`` transaction, retried while the file is busy,
-  and a kernel interrupt never leaves it open (``database.py``);
-- **strict**: bad input raises :class:`RatingError` and leaves the file unchanged; so
-  does a file that is not this store, or is corrupted.
+- **idempotent**: a submission carries an id (``rate(..., submission=...)``); sending it
+  again, after a lost connection, returns the ratings already stored instead of storing
+  them twice;
+- **shared**: several raters in separate processes (a classroom) write at once; on a
+  SQLite file each write is one ``BEGIN IMMEDIATE`` transaction, retried while the file is
+  busy, and a kernel interrupt never leaves it open (``database.py``); on PostgreSQL,
+  writers are serialised per rater by an advisory lock (``server.py``);
+- **strict**: bad input raises :class:`RatingError` and leaves the store unchanged; so
+  does a file or database that is not this store, is corrupted, or has an unknown schema.
 
+All the logic below (plans, rate, skip, undo, resume, progress, exports) is written once,
+against a session that runs the Core statements of ``statements.py`` on either backend.
 The tables are described in ``schema.py``; exports (CSV, pandas, backup) in ``export.py``.
 """
 from __future__ import annotations
@@ -30,26 +37,35 @@ import uuid
 
 import numpy as np
 
+from . import statements as S
 from .database import Database
-from .export import (backup_file, check_target, dataframe, export_rows, table_columns,
-                     write_csv)
+from .export import (backup_file, check_target, dataframe, export_rows, fill_sqlite,
+                     table_columns, write_csv)
 from .filesystems import network_filesystem
+from .inputs import (plan_from_rows, plan_rows, rater_id, submission_id, text,
+                     timeout as _timeout, values as _values)
+from .locations import STORE_ENV, locate, masked
 from .plan import Query, QueryPlan
-from .schema import (RATING_COLS, SCHEMA_VERSION, Rating, RatingError, plan_from_rows,
-                     plan_rows, rater_id, refuse_duplicate, text, timeout as _timeout,
-                     values as _values)
+from .schema import (RATING_COLS, SCHEMA_VERSION, TABLES, Rating, RatingError,
+                     StoreUnreachable)
 
-__all__ = ["RatingError", "Rating", "RatingsStore", "SCHEMA_VERSION"]
+__all__ = ["RatingError", "Rating", "RatingsStore", "StoreUnreachable", "SCHEMA_VERSION"]
+
+_COLS = tuple(RATING_COLS.split(", "))
 
 
 class RatingsStore:
-    """An append-only SQLite store of ratings, safe for several raters at once.
+    """An append-only store of ratings, safe for several raters at once: a SQLite file or
+    a PostgreSQL server, behind one API.
 
     Parameters
     ----------
-    path : str or PathLike
-        The SQLite file; created (with its folder) if missing. An existing file must be a
-        ratings store (or empty) and pass SQLite's quick integrity check.
+    path : str, PathLike or database URL
+        A SQLite file (created, with its folder, if missing; an existing file must be a
+        ratings store, or empty, and pass SQLite's quick integrity check), also written
+        ``sqlite:///path``; or a PostgreSQL URL, ``postgresql+psycopg://user:pw@host/db``
+        (needs ``pip install 'hd_widgets[postgres]'``; an empty database gets the store's
+        tables, one with other tables is refused). See docs/classroom_at_scale.md.
     timeout : float
         Seconds (finite, >= 0) a write waits for other writers before giving up.
     session : str, optional
@@ -60,19 +76,30 @@ class RatingsStore:
         and exports work; :meth:`rate`, :meth:`skip`, :meth:`undo` and adding a new plan
         raise :class:`RatingError`.
 
+    Attributes
+    ----------
+    path : Path or None
+        The SQLite file (None on a server).
+    url : str or None
+        The server's URL with its password masked (None for a file).
+    backend : str
+        ``"sqlite"`` or ``"postgresql"``.
+
     Notes
     -----
     Rater ids are normalised (surrounding white space stripped, Unicode NFC) by every
     method that takes one, so ``"ada"`` and ``"ada "`` are the same rater.
 
-    **Backups.** While the store is in use, recent ratings live in ``<path>-wal`` as well
-    as in ``<path>``; copying ``<path>`` alone silently loses them. Make copies with
-    :meth:`backup`, which writes one self-contained, consistent file (SQLite's backup
-    API) even while others are rating; open a copy with ``RatingsStore(copy_path)``.
+    **Backups.** While a SQLite store is in use, recent ratings live in ``<path>-wal`` as
+    well as in ``<path>``; copying ``<path>`` alone silently loses them. Make copies with
+    :meth:`backup`, which writes one self-contained, consistent SQLite file (SQLite's backup
+    API; one snapshot of the server's tables) even while others are rating; open a copy
+    with ``RatingsStore(copy_path)``.
 
     Examples
     --------
     >>> store = RatingsStore("ratings.sqlite")                       # doctest: +SKIP
+    >>> store = RatingsStore.from_env("ratings.sqlite")   # the class's, if HD_WIDGETS_STORE is set  # doctest: +SKIP
     >>> store.add_plan(nes_plan(space.points, n_periphery=20, n_pairs=2))  # doctest: +SKIP
     >>> q = store.next_query("nes", "ada")                            # doctest: +SKIP
     >>> store.rate("nes", q.index, [0.8, 0.3], rater="ada")           # doctest: +SKIP
@@ -81,26 +108,48 @@ class RatingsStore:
 
     def __init__(self, path: str | os.PathLike, *, timeout: float = 30.0,
                  session: str | None = None, readonly: bool = False) -> None:
-        self.path = Path(path).expanduser()
         self.timeout = _timeout(timeout)
         self.session = uuid.uuid4().hex if session is None else text(session, "session")
         self.readonly = bool(readonly)
+        self.backend, where = locate(path)
         self._lock = threading.RLock()
         self._plans: dict[str, QueryPlan] = {}
         self._positions: dict[str, dict[int, int]] = {}   # plan -> Query.index -> position
+        if self.backend == "postgresql":
+            from .server import ServerDatabase
+            self.path, self._file = None, None
+            self._db = ServerDatabase(where, timeout=self.timeout, readonly=self.readonly)
+            self.url = self._db.where
+            return
+        self.path, self.url = where, None
         if not self.readonly:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fs = network_filesystem(self.path)
             if fs is not None:
                 raise RatingError(f"{self.path} is on a network file system ({fs}); SQLite's "
                                   "write-ahead log is not safe there. Put the store on a local "
-                                  "disk of the machine the notebooks run on (see the README's "
-                                  "classroom section).")
+                                  "disk of the machine the notebooks run on, or use a PostgreSQL "
+                                  "server (docs/classroom_at_scale.md).")
         self._db = Database(self.path, timeout=self.timeout, readonly=self.readonly)
         self._file = Path(os.path.realpath(self.path))     # what exports must never overwrite
 
-    def _transaction(self, fn, *, write: bool = True) -> Any:
-        return self._db.transaction(fn, write=write)
+    @classmethod
+    def from_env(cls, default: str | os.PathLike | None = None, **kwargs: Any) -> "RatingsStore":
+        """The class's store: the location in the ``HD_WIDGETS_STORE`` environment variable
+        (set once by the teacher, e.g. a PostgreSQL URL), else ``default``."""
+        location = os.environ.get(STORE_ENV, "").strip() or default
+        if location is None:
+            raise RatingError(f"no store given: set {STORE_ENV} (a path or a database URL) "
+                              "or pass a default")
+        return cls(location, **kwargs)
+
+    @property
+    def where(self) -> str:
+        """The store's location as it may be shown: the path, or the URL without password."""
+        return str(self.path) if self.path is not None else self.url
+
+    def _transaction(self, fn, *, write: bool = True, replay_safe: bool = False) -> Any:
+        return self._db.transaction(fn, write=write, replay_safe=replay_safe)
 
     # ------------------------------------------------------------------ plans
     def add_plan(self, plan: QueryPlan) -> QueryPlan:
@@ -113,19 +162,23 @@ class RatingsStore:
         """
         name, config, rows, digest, stored = plan_rows(plan)
 
-        def insert(c) -> None:
-            row = c.execute("SELECT fingerprint FROM plans WHERE name = ?", (name,)).fetchone()
+        def insert(s) -> None:
+            if not self.readonly:
+                s.lock("plans")
+            row = S.first(s, S.plan_fingerprint(), {"name": name})
             if row is not None:
                 if row[0] != digest:
                     raise RatingError(f"a different plan named {name!r} is already stored; "
                                       "give this one a new name")
                 return
             if self.readonly:
-                raise RatingError(f"{self.path} was opened read-only (readonly=True): plan "
+                raise RatingError(f"{self.where} was opened read-only (readonly=True): plan "
                                   f"{name!r} is not stored and cannot be added")
-            c.execute("INSERT INTO plans VALUES (?, ?, ?, ?, ?, ?)",
-                      (name, digest, config, plan.d, len(plan.queries), time.time()))
-            c.executemany("INSERT INTO queries VALUES (?, ?, ?, ?, ?, ?)", rows)
+            s.run(S.insert("plans"), [dict(name=name, fingerprint=digest, config=config,
+                                           d=plan.d, n_queries=len(plan.queries),
+                                           time=time.time())])
+            s.run(S.insert("queries"), [dict(zip(("plan", "position", "idx", "kinds", "points",
+                                                  "meta"), r)) for r in rows])
         self._transaction(insert, write=not self.readonly)   # read-only: just check it
         return self._cache(stored)
 
@@ -135,11 +188,9 @@ class RatingsStore:
         if name in self._plans:
             return self._plans[name]
 
-        def load(c):
-            head = c.execute("SELECT config, d FROM plans WHERE name = ?", (name,)).fetchone()
-            rows = c.execute("SELECT idx, kinds, points, meta FROM queries WHERE plan = ? "
-                             "ORDER BY position", (name,)).fetchall()
-            return head, rows
+        def load(s):
+            return (S.first(s, S.plan_head(), {"name": name}),
+                    s.rows(S.plan_queries(), {"name": name}))
         head, rows = self._transaction(load, write=False)
         if head is None:
             known = ", ".join(map(repr, self.plan_names())) or "none"
@@ -155,8 +206,7 @@ class RatingsStore:
 
     def plan_names(self) -> list[str]:
         """Names of the stored plans, in the order they were added."""
-        return [r[0] for r in self._transaction(
-            lambda c: c.execute("SELECT name FROM plans ORDER BY rowid").fetchall(), write=False)]
+        return [r[0] for r in self._transaction(lambda s: s.rows(S.plan_names()), write=False)]
 
     def _query(self, plan: str, query: Any) -> Query:
         """Validated (plan, query index) -> the Query, before any transaction."""
@@ -171,15 +221,24 @@ class RatingsStore:
 
     def _writable(self, what: str) -> None:
         if self.readonly:
-            raise RatingError(f"cannot {what}: {self.path} was opened read-only (readonly=True)")
+            raise RatingError(f"cannot {what}: {self.where} was opened read-only (readonly=True)")
 
     # ------------------------------------------------------------------ writing
     def rate(self, plan: str, query: int, values: Sequence[float], *, rater: str,
-             session: str | None = None) -> list[int]:
+             session: str | None = None, submission: str | None = None) -> list[int]:
         """Store one submission: one value in [0, 1] per clip of the query, all or nothing.
 
-        The ratings are committed to disk before this returns. A rater may have one active
+        The ratings are committed before this returns. A rater may have one active
         submission per query; :meth:`undo` it to rate the query again.
+
+        Parameters
+        ----------
+        submission : str, optional
+            The submission's own id, made when the rating was given (a widget makes one when
+            the person clicks Submit, e.g. ``uuid.uuid4().hex``). Sent again, after a lost
+            connection or a crash, it is recognised: the ids stored the first time are
+            returned and nothing is stored twice. The same id with other values (or from
+            another rater) is refused. A fresh one is made per call by default.
 
         Returns
         -------
@@ -189,19 +248,26 @@ class RatingsStore:
         self._writable("rate")
         rater = rater_id(rater)
         session = self.session if session is None else text(session, "session")
+        key = uuid.uuid4().hex if submission is None else submission_id(submission)
         q = self._query(plan, query)
         vals = _values(values, q.k, f"plan {plan!r} query {q.index}")
 
-        def insert(c) -> list[int]:
-            refuse_duplicate(c, plan, q.index, rater)
-            base = c.execute("SELECT COALESCE(MAX(id), 0) FROM ratings").fetchone()[0]
-            now = time.time()
-            ids = list(range(base + 1, base + 1 + q.k))
-            c.executemany("INSERT INTO ratings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                          [(ids[j], ids[0], plan, q.index, j, q.kinds[j], vals[j], rater,
-                            session, now) for j in range(q.k)])
+        def insert(s) -> list[int]:
+            s.lock(f"rater:{rater}")
+            stored = s.rows(S.submission_of(), {"id": key})
+            if stored:
+                return _replayed(stored, key, plan, q.index, rater, vals)
+            refuse_duplicate(s, plan, q.index, rater)
+            ids, now = s.rating_ids(q.k), time.time()
+            s.run(S.insert("ratings"), [dict(id=ids[j], submission=ids[0], plan=plan,
+                                             query=q.index, clip=j, kind=q.kinds[j],
+                                             value=vals[j], rater=rater, session=session,
+                                             time=now) for j in range(q.k)])
+            if not s.rows(S.record_submission(s.dialect), {"id": key, "rating": ids[0]}):
+                raise RatingError(f"submission id {key!r} is already in use by another "
+                                  "submission; nothing was stored")
             return ids
-        return self._transaction(insert)
+        return self._transaction(insert, replay_safe=True)
 
     def skip(self, plan: str, query: int, *, rater: str, session: str | None = None) -> None:
         """Record that ``rater`` skipped a query; it comes back after all unskipped ones."""
@@ -210,10 +276,11 @@ class RatingsStore:
         session = self.session if session is None else text(session, "session")
         q = self._query(plan, query)
 
-        def insert(c) -> None:
-            refuse_duplicate(c, plan, q.index, rater)
-            c.execute("INSERT INTO events (kind, plan, query, rater, session, time) "
-                      "VALUES ('skip', ?, ?, ?, ?, ?)", (plan, q.index, rater, session, time.time()))
+        def insert(s) -> None:
+            s.lock(f"rater:{rater}")
+            refuse_duplicate(s, plan, q.index, rater)
+            s.rows(S.insert_event(), dict(kind="skip", plan=plan, query=q.index, rater=rater,
+                                          session=session, time=time.time()))
         self._transaction(insert)
 
     def undo(self, *, rater: str, plan: str | None = None) -> list[Rating]:
@@ -230,22 +297,19 @@ class RatingsStore:
         rater = rater_id(rater)
         if plan is not None:
             plan = self.plan(plan).name
-        where, args = "rater = ?", [rater]
-        if plan is not None:
-            where, args = where + " AND plan = ?", args + [plan]
+        args = {"rater": rater, "plan": plan}
 
-        def withdraw(c) -> list[Rating]:
-            last = c.execute(f"SELECT submission FROM active_ratings WHERE {where} "
-                             "ORDER BY id DESC LIMIT 1", args).fetchone()
+        def withdraw(s) -> list[Rating]:
+            s.lock(f"rater:{rater}")
+            last = S.first(s, S.last_submission(plan is not None), args)
             if last is None:
                 scope = "" if plan is None else f" in plan {plan!r}"
                 raise RatingError(f"nothing to undo: rater {rater!r} has no active ratings{scope}")
-            rows = c.execute(f"SELECT {RATING_COLS} FROM active_ratings WHERE submission = ? "
-                             "ORDER BY id", last).fetchall()
-            event = c.execute("INSERT INTO events (kind, plan, query, rater, session, time) "
-                              "VALUES ('undo', ?, ?, ?, ?, ?)",
-                              (rows[0][1], rows[0][2], rater, self.session, time.time())).lastrowid
-            c.executemany("INSERT INTO undone VALUES (?, ?)", [(r[0], event) for r in rows])
+            rows = s.rows(S.submission_rows(), {"submission": last[0]})
+            event = s.rows(S.insert_event(), dict(kind="undo", plan=rows[0][1], query=rows[0][2],
+                                                  rater=rater, session=self.session,
+                                                  time=time.time()))[0][0]
+            s.run(S.insert("undone"), [dict(rating=r[0], event=event) for r in rows])
             return [Rating(*r) for r in rows]
         return self._transaction(withdraw)
 
@@ -255,13 +319,11 @@ class RatingsStore:
         order, or the rater's own order for a :meth:`QueryPlan.per_rater` plan); then
         skipped ones, least recently skipped first; None when all are done."""
         p, rater = self.plan(plan), rater_id(rater)
+        args = {"plan": p.name, "rater": rater}
 
-        def read(c):
-            done = {r[0] for r in c.execute("SELECT DISTINCT query FROM active_ratings "
-                                            "WHERE plan = ? AND rater = ?", (p.name, rater))}
-            skipped = dict(c.execute("SELECT query, MAX(id) FROM events WHERE plan = ? AND "
-                                     "rater = ? AND kind = 'skip' GROUP BY query", (p.name, rater)))
-            return done, skipped
+        def read(s):
+            return ({r[0] for r in s.rows(S.done_queries(), args)},
+                    dict(s.rows(S.skipped(), args)))
         done, skipped = self._transaction(read, write=False)
         later: tuple[int, Query] | None = None
         for q in (p.queries[i] for i in p.order_for(rater)):
@@ -276,29 +338,24 @@ class RatingsStore:
     def progress(self, plan: str, rater: str | None = None) -> tuple[int, int]:
         """(queries answered, total queries); answered by ``rater``, or by anyone if None."""
         p = self.plan(plan)
-        sql, args = "SELECT COUNT(DISTINCT query) FROM active_ratings WHERE plan = ?", [p.name]
-        if rater is not None:
-            sql, args = sql + " AND rater = ?", args + [rater_id(rater)]
-        n = self._transaction(lambda c: c.execute(sql, args).fetchone()[0], write=False)
+        args = {"plan": p.name, "rater": None if rater is None else rater_id(rater)}
+        stmt = S.count_done(rater is not None)
+        n = self._transaction(lambda s: s.rows(stmt, args)[0][0], write=False)
         return n, len(p.queries)
 
-    def _select(self, cols: str, plan: str | None, rater: str | None) -> list[tuple]:
-        clauses, args = [], []
-        if plan is not None:
-            clauses.append("plan = ?"); args.append(self.plan(plan).name)
-        if rater is not None:
-            clauses.append("rater = ?"); args.append(rater_id(rater))
-        where = " WHERE " + " AND ".join(clauses) if clauses else ""
-        return self._transaction(lambda c: c.execute(
-            f"SELECT {cols} FROM active_ratings{where} ORDER BY id", args).fetchall(), write=False)
+    def _select(self, cols: tuple[str, ...], plan: str | None, rater: str | None) -> list[tuple]:
+        args = {"plan": None if plan is None else self.plan(plan).name,
+                "rater": None if rater is None else rater_id(rater)}
+        stmt = S.active_rows(cols, plan is not None, rater is not None)
+        return self._transaction(lambda s: s.rows(stmt, args), write=False)
 
     def ratings(self, plan: str | None = None, *, rater: str | None = None) -> list[Rating]:
         """Active (not undone) ratings, in the order they were given."""
-        return [Rating(*r) for r in self._select(RATING_COLS, plan, rater)]
+        return [Rating(*r) for r in self._select(_COLS, plan, rater)]
 
     def raters(self, plan: str | None = None) -> list[str]:
         """Raters with at least one active rating, in order of their first rating."""
-        return list(dict.fromkeys(r[0] for r in self._select("rater", plan, None)))
+        return list(dict.fromkeys(r[0] for r in self._select(("rater",), plan, None)))
 
     def table(self, plan: str) -> dict[str, np.ndarray]:
         """Active ratings of one plan as columns, each of shape (n,).
@@ -308,13 +365,13 @@ class RatingsStore:
         of each rated clip (so ``pandas.DataFrame(store.table(name))`` just works).
         """
         p = self.plan(plan)
-        return table_columns(p, self._positions[p.name], self._select(RATING_COLS, p.name, None))
+        return table_columns(p, self._positions[p.name], self._select(_COLS, p.name, None))
 
     # ------------------------------------------------------------------ export
     def _export_rows(self, plan: str | None) -> tuple[list[str], list[list]]:
         names = [self.plan(plan).name] if plan is not None else self.plan_names()
         plans = {n: (self.plan(n), self._positions[n]) for n in names}
-        return export_rows(self._select(RATING_COLS, plan, None), plans)
+        return export_rows(self._select(_COLS, plan, None), plans)
 
     def to_csv(self, path: str | os.PathLike, plan: str | None = None) -> Path:
         """Write the active ratings (of one plan, or all) to a CSV file; returns its path.
@@ -342,14 +399,29 @@ class RatingsStore:
         The copy is consistent (a snapshot taken inside one read transaction, WAL content
         included) and safe while others are rating; it is checked, then renamed into
         place, so an existing file at ``path`` is only ever replaced by a complete copy.
+        A server's store is copied into a SQLite file the same way.
         """
         target = check_target(path, self._file, "backup")
-        backup_file(target, self._db.backup)
+        if self.backend == "sqlite":
+            backup_file(target, self._db.backup)
+        else:
+            tables = self._transaction(lambda s: {t: s.rows(S.dump(t)) for t in TABLES},
+                                       write=False)
+            backup_file(target, lambda dest: fill_sqlite(dest, tables))
         return Path(path).expanduser()
+
+    def grant(self, role: str) -> None:
+        """PostgreSQL: let database role ``role`` (the students') rate: read every table and
+        insert into the store's tables; never update or delete (docs/classroom_at_scale.md).
+        Run it with the owner's (teacher's) URL."""
+        if self.backend != "postgresql":
+            raise RatingError(f"{self.where} is a SQLite file: who may rate is decided by the "
+                              "file's permissions, not by grants")
+        self._db.grant(text(role, "role"))
 
     # ------------------------------------------------------------------ lifetime
     def close(self) -> None:
-        """Close the connection (every rating is already on disk)."""
+        """Close the connection (every rating is already committed)."""
         self._db.close()
 
     def __enter__(self) -> RatingsStore:
@@ -360,8 +432,26 @@ class RatingsStore:
 
     def __repr__(self) -> str:
         if self._db.closed:
-            return f"RatingsStore({str(self.path)!r}, closed)"
-        n = self._transaction(
-            lambda c: c.execute("SELECT COUNT(*) FROM active_ratings").fetchone()[0], write=False)
+            return f"RatingsStore({self.where!r}, closed)"
+        n = self._transaction(lambda s: s.rows(S.count_active())[0][0], write=False)
         ro = ", readonly" if self.readonly else ""
-        return f"RatingsStore({str(self.path)!r}, plans={self.plan_names()}, ratings={n}{ro})"
+        return f"RatingsStore({self.where!r}, plans={self.plan_names()}, ratings={n}{ro})"
+
+
+def refuse_duplicate(s: S.Session, plan: str, query: int, rater: str) -> None:
+    """RatingError if ``rater`` has an active submission (or must undo one) for ``query``."""
+    if S.first(s, S.answered(), {"plan": plan, "rater": rater, "query": query}):
+        raise RatingError(f"rater {rater!r} already answered plan {plan!r} query {query}; "
+                          "undo that submission first to rate it again")
+
+
+def _replayed(stored: list[tuple], key: str, plan: str, query: int, rater: str,
+              vals: list[float]) -> list[int]:
+    """A submission id seen before: its ids if it is the same rating, else RatingError."""
+    same = ([(r[1], r[2], r[3]) for r in stored] == [(plan, query, rater)] * len(stored)
+            and [r[4] for r in stored] == vals)
+    if not same:
+        raise RatingError(f"submission id {key!r} was already used for another rating "
+                          f"(plan {stored[0][1]!r} query {stored[0][2]}, rater {stored[0][3]!r}); "
+                          "nothing was stored")
+    return [r[0] for r in stored]

@@ -10,7 +10,11 @@ bare True, so a run that does not support it says so:
   few ratings let the samples run out into regions nobody rated);
 - :func:`collapse_claim`: HumanGAN trained on collapses (variance ratio < ``COLLAPSED``),
   unless it ran away instead;
-- evaluation and distance statements for a reproduction's table.
+- evaluation and distance statements for a reproduction's table;
+- for notebooks, each said of whose ratings it rests on (:func:`rated_spread_claim`:
+  refused below ``MIN_RATINGS`` ratings or where the samples lie where nobody was asked;
+  :func:`diverged_claim`: no samples, and what would help; :func:`no_ratings_claim`,
+  :func:`sample_collapse_claim`, :func:`order_claim`), printed with :func:`stated`.
 """
 from __future__ import annotations
 
@@ -22,8 +26,9 @@ from ..method.metrics import variance_ratio
 from ..ratings import kinds
 
 __all__ = ["Claim", "check_claims", "spread_claim", "sample_spread_claim", "collapse_claim",
-           "ran_away_note",
-           "FAR_FROM_PH", "COLLAPSED", "RAN_AWAY_LABELS"]
+           "ran_away_note", "stated", "rated_spread_claim", "diverged_claim", "no_ratings_claim",
+           "sample_collapse_claim", "order_claim",
+           "FAR_FROM_PH", "COLLAPSED", "RAN_AWAY_LABELS", "MIN_RATINGS"]
 
 FAR_FROM_PH = 1.5    # a variance ratio this many times above or below p_H's is flagged
 COLLAPSED = 0.3      # HumanGAN counts as collapsed below this variance ratio
@@ -141,3 +146,132 @@ def sample_spread_claim(samples: np.ndarray, data: np.ndarray, *, exact: np.ndar
     vr = variance_ratio(kept, data) if len(kept) > 1 else float("nan")
     ph = None if exact is None else variance_ratio(exact, data)
     return spread_claim(vr, ph_ratio=ph, budget=budget, escaped=int(out.sum()))
+
+
+# --------------------------------------------------------------------------- from whose ratings
+MIN_RATINGS = 200    # below this no spread is a finding: the benchmarks' smallest budget, where
+                     # single seeds already ranged from a good fit to phantom regions (docs/benchmarks.md)
+REACH = 1.5          # a sample farther than this from every rated point and real voice lies
+                     # where nobody was asked (rated points sit about sigma_p = 1 from the data)
+UNRATED_SHARE = 0.05  # more than this share of the samples out there: the spread is extrapolation
+
+
+def stated(claim: Claim) -> str:
+    """A claim as a notebook prints it: "holds: ..." or "DOES NOT HOLD: ..." in front."""
+    mark = {True: "holds", False: "DOES NOT HOLD", None: "note"}[claim.holds]
+    return f"[{mark}] {claim.text}"
+
+
+def _from(whose, ratings: int | None) -> str:
+    n = "" if ratings is None else f"{ratings} rating{'s' if ratings != 1 else ''}"
+    if whose and n:
+        return f"From {whose} ({n}): "
+    return f"From {whose or n}: " if (whose or n) else ""
+
+
+def _unrated_share(samples: np.ndarray, rated: np.ndarray, reach: float) -> float:
+    """Share of the samples (n, d) farther than ``reach`` from every point of ``rated`` (m, d)."""
+    x = np.asarray(samples, dtype=np.float64)
+    r = np.asarray(rated, dtype=np.float64)
+    x = x[np.isfinite(x).all(1)]
+    if not len(x):
+        return 1.0
+    far = np.ones(len(x), dtype=bool)
+    for s in range(0, len(x), 2048):                     # (2048, m) distances at a time
+        block = x[s:s + 2048]
+        d2 = ((block[:, None, :] - r[None, :, :]) ** 2).sum(-1).min(1)
+        far[s:s + 2048] = d2 > reach ** 2
+    return float(far.mean())
+
+
+def rated_spread_claim(samples: np.ndarray, data: np.ndarray, *, ratings: int, whose=None,
+                       rated: np.ndarray | None = None, exact: np.ndarray | None = None,
+                       min_ratings: int = MIN_RATINGS, reach: float = REACH,
+                       escape: float = 8.0) -> Claim:
+    """:func:`sample_spread_claim`, said of whose ratings it rests on, and refused where they
+    cannot carry it.
+
+    Parameters
+    ----------
+    samples : ndarray (n, d)      HumanDiffusion's samples.
+    data : ndarray (N, d)         the real voices.
+    ratings : int                 how many ratings the score was learned from.
+    whose : str, optional         whose they are ("your 13 pages", a ``RatingsSource``).
+    rated : ndarray (m, d), optional
+        The points that were rated (``est.points``); samples farther than ``reach`` from
+        all of them and from every real voice lie where nobody was asked.
+    exact : ndarray, optional     exact samples of p_H, where the truth is known.
+
+    The claim does not hold when the samples do not spread wider than the data (or run
+    far wider than p_H, or leave the space), when ``ratings < min_ratings``, or when more
+    than ``UNRATED_SHARE`` of the samples lie where nobody was asked; the text says which.
+    """
+    base = sample_spread_claim(samples, data, exact=exact, budget=ratings, escape=escape)
+    why = []
+    if ratings < min_ratings:
+        why.append(f"{ratings} ratings are too few to show it (a spread needs at least "
+                   f"{min_ratings}: below that the network's field away from the rated points "
+                   f"is its own guess, not anyone's judgement)")
+    if rated is not None:
+        anchors = np.concatenate([np.asarray(rated, dtype=np.float64).reshape(-1, np.shape(data)[1]),
+                                  np.asarray(data, dtype=np.float64)])
+        share = _unrated_share(samples, anchors, reach)
+        if share > UNRATED_SHARE:
+            why.append(f"{share:.0%} of the samples lie farther than {reach:g} from every rated "
+                       f"point and real voice, where nobody was asked")
+    text = _from(whose, ratings) + base.text.rstrip(".")
+    if why:
+        text += ("; and " if "; but " in text else "; but ") + "; and ".join(why)
+    return Claim(text + ".", bool(base.holds and not why))
+
+
+def diverged_claim(err, *, ratings: int | None = None, whose=None, alpha: float | None = None,
+                   lam: float | None = None, far_prior: float | None = None,
+                   min_ratings: int = MIN_RATINGS) -> Claim:
+    """No samples to judge: Langevin diverged (``err``, a ``LangevinDivergence``). Says what
+    would help, whichever applies: more ratings (below ``min_ratings``), the far prior (if
+    it was off), the regularisation (if ``lam == 0``), a smaller step (if ``alpha`` is
+    large, or nothing else applies)."""
+    helps = []
+    if ratings is not None and ratings < min_ratings:
+        helps.append(f"more ratings ({ratings} is below {min_ratings}: rate more pages, or pool "
+                     f"them with others')")
+    if not far_prior:
+        helps.append("the far prior, ScoreNetConfig.for_estimate(est, far_prior=0.5), which "
+                     "fits unrated voices far from the data as unnatural and so pulls "
+                     "particles home")
+    if lam == 0:
+        helps.append("the regularisation, EstimateOptions(lam=4) (the default)")
+    if alpha is not None and alpha > 0.05 or not helps:
+        helps.append("a smaller step (alpha = 0.01 held at every budget the benchmarks measure)"
+                     if alpha is None else f"a smaller step than alpha = {alpha:g} (0.01 held at "
+                     "every budget the benchmarks measure)")
+    step, bad, n = (getattr(err, k, "?") for k in ("step", "n_bad", "n"))
+    return Claim(f"{_from(whose, ratings)}no samples to judge: Langevin diverged by step {step} "
+                 f"({bad} of {n} particles left the space). What helps: " + "; ".join(helps) + ".",
+                 False)
+
+
+def no_ratings_claim(whose=None) -> Claim:
+    """Nothing to conclude: no rated pages yet (``whose``: who was asked for)."""
+    return Claim(f"{_from(whose, None)}nothing to conclude yet: no rated pages. Rate some pages "
+                 "first (or wait for the class).", False)
+
+
+def sample_collapse_claim(samples: np.ndarray, data: np.ndarray, *, whose=None,
+                          ratings: int | None = None) -> Claim:
+    """HumanGAN's samples collapse: variance ratio below ``COLLAPSED``."""
+    vr = variance_ratio(samples, data)
+    return Claim(f"{_from(whose, ratings)}HumanGAN collapses: variance ratio {vr:.3f} "
+                 f"(< {COLLAPSED}: {_yes(vr < COLLAPSED)}).", bool(vr < COLLAPSED))
+
+
+def order_claim(statement: str, values: dict, *, fmt: str = "{:.2f}") -> Claim:
+    """``statement``, checked as: the ``values`` (label -> number) rise in the order given.
+
+    Example: ``order_claim("the noise is what spreads the samples", {"without noise": 1.0,
+    "with noise": 1.9})`` holds, and says "without noise 1.00 < with noise 1.90"."""
+    nums = [float(v) for v in values.values()]
+    ok = all(a < b for a, b in zip(nums, nums[1:]))
+    shown = " < ".join(f"{k} {fmt.format(float(v))}" for k, v in values.items())
+    return Claim(f"{statement}: {shown}{'' if ok else ' -- not in this order'}.", ok)

@@ -161,10 +161,8 @@ def langevin_animation(traj: np.ndarray, *, points: np.ndarray | None = None, D=
     fig = go.Figure()
     if D is not None:
         xs, ys, z = evaluate_d(D, plane, extent, 80)
-        what = D_label or "D"
-        for levels, width, label in (((0.25, 0.75), 1.2, f"{what} = 0.25, 0.75"),
-                                     ((0.5,), 2.5, f"{what} = 0.5: edge of the acceptable region"
-                                      if D_label else "D = 0.5 (acceptable region)")):
+        for levels, width, label in (((0.25, 0.75), 1.2, "D = 0.25, 0.75"),
+                                     ((0.5,), 2.5, "D = 0.5: edge of the acceptable region")):
             seg = [isoline_xy(xs, ys, z, lv) for lv in levels]
             fig.add_trace(go.Scatter(x=np.concatenate([a for a, _ in seg]),
                                      y=np.concatenate([b for _, b in seg]), mode="lines",
@@ -203,6 +201,7 @@ def langevin_animation(traj: np.ndarray, *, points: np.ndarray | None = None, D=
         fig.add_trace(go.Scatter(first[-2], mode="lines", name=f"{len(followed)} followed",
                                  line=dict(color="#222222", width=2), hoverinfo="skip"))
         fig.add_trace(go.Scatter(first[-1], mode="markers", showlegend=False,
+                                 name=f"{len(followed)} followed: where they are now",
                                  marker=dict(color=color, size=11,
                                              line=dict(width=2, color="#222222")),
                                  hoverinfo="skip"))
@@ -215,9 +214,10 @@ def langevin_animation(traj: np.ndarray, *, points: np.ndarray | None = None, D=
         meta=dict(frame_steps=[int(steps[i]) for i in idx], moving=moving,
                                                     decimals=decimals,
                                                     followed=followed.tolist()),
-        # legend above the plot, controls below it: nothing overlaps the axes
-        legend=dict(orientation="h", y=1.02, x=0, yanchor="bottom"),
-        margin=dict(t=170, b=180),
+        # legend right of the square plot (where 1:1 axes leave room), controls below it:
+        # nothing overlaps the axes or the title
+        legend=dict(orientation="v", y=1, x=1.02, yanchor="top", xanchor="left"),
+        margin=dict(t=110, b=180, r=30),
         updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.22, xanchor="left",
                           yanchor="top", pad=dict(t=0, r=10), showactive=False, buttons=[
             dict(label="\u25B6 play", method="animate",
@@ -240,4 +240,5 @@ def langevin_animation(traj: np.ndarray, *, points: np.ndarray | None = None, D=
     fig.update_xaxes(range=extent[0], title_text=xt, constrain="domain")
     fig.update_yaxes(range=extent[1], title_text=yt, scaleanchor="x", scaleratio=1,
                      constrain="domain")
-    return apply_look(fig, plane.title(title, source_text(source)))
+    lines = f"lines: {D_label}" if D_label and D is not None else ""
+    return apply_look(fig, plane.title(title, source_text(source), lines))

@@ -99,7 +99,7 @@ def _command_html(result: dict) -> str:
     which = (f"options that differ from the defaults: {', '.join('--' + k for k in changed)}"
              if changed else "every option at its default")
     other = [f.name for f in dataclass_fields(ReproduceConfig)
-             if f.name not in CLI_OPTIONS and cfg.get(f.name) != defaults[f.name]]
+             if f.name not in CLI_OPTIONS and f.name in cfg and cfg[f.name] != defaults[f.name]]
     more = (f"; settings changed in code: {', '.join(f'{k} = {cfg[k]}' for k in other)}"
             if other else "")
     return (f"<p>Command: <code>{esc(result['command'])}</code> ({esc(which)}{esc(more)})<br>"
@@ -127,11 +127,12 @@ def figures(space, est, net, samples: dict[str, np.ndarray], gan_start: np.ndarr
     from . import estimate_figure, ratings_figure, samples_figure
     from .samples import MAX_POINTS
     label = "true D of the simulated listener" if D is not None else None
-    fig4 = estimate_figure(est, net, data=space.points, D=D, source=source, D_label=label)
+    grid = dict(n_grid=40)           # D under six panels: 40 x 40 reads as well as 60 x 60, at half the bytes
+    fig4 = estimate_figure(est, net, data=space.points, D=D, source=source, D_label=label, **grid)
     fig5 = samples_figure(space.points, samples["humangan_early"], samples["humandiffusion"],
                           humangan_collapsed=samples.get("humangan_collapsed"),
                           humangan_initial=gan_start, field_fn=net.score, D=D, source=source,
-                          D_label=label, max_points=n_show or MAX_POINTS)
+                          D_label=label, max_points=n_show or MAX_POINTS, **grid)
     fig6 = ratings_figure(ratings, names=kinds.LABELS, source=eval_source,
                           order=[k for k in kinds.ORDER if k in ratings])
     under = "the true D of the simulated listener" if D is not None else "the network's D head"
@@ -248,10 +249,10 @@ def rounds_html(result: dict) -> str:
 def sources(result: dict) -> tuple[str, str]:
     """Whose ratings the report's figures rest on: (Figs. 4-5, Fig. 6)."""
     cfg, t = result["config"], result["table"]
-    who = "simulated listener" if cfg["listener"] == "simulated" else f"{cfg['listener']} listener"
+    kind = cfg["listener"]
     n_eval = result.get("store", {}).get("evaluation_ratings")
-    return (f"{who}, {t['ratings_spent']} ratings",
-            f"{cfg['eval_listeners']} evaluation listeners ({who}s), "
+    return (f"{kind} listener, {t['ratings_spent']} ratings",
+            f"{cfg['eval_listeners']} {kind} evaluation listeners, "
             + (f"{n_eval} ratings" if n_eval is not None else f"{cfg['eval_pages']} pages each"))
 
 

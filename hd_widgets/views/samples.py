@@ -24,7 +24,7 @@ from .style import PALETTE, apply_look
 
 __all__ = ["samples_figure", "collapsed", "MAX_POINTS"]
 
-MAX_POINTS = 1500      # samples drawn per cloud at most
+MAX_POINTS = 1000      # samples drawn per cloud at most (SVG markers: each costs drawing time)
 COLLAPSE_FRACTION = 0.02   # a set whose 95 % radius is below this share of the view is one point
 
 

@@ -87,11 +87,15 @@ def nice_scale(x: float) -> float:
     return 10.0 ** e
 
 
+NOTE_SEP = " \u00b7 "
+
+
 def titled(title: str, *notes: str | None) -> str:
-    """A figure title with notes under it, each on a smaller line of its own (Plotly's
-    ``<sup>``); empty notes are left out. Keep each line short: a title is one line of
-    text and is cut, not wrapped, where it is wider than its figure."""
-    return title + "".join(f"<br><sup>{n}</sup>" for n in notes if n)
+    """A figure title with its notes on one smaller line under it (Plotly's ``<sup>``),
+    joined by " · "; empty notes are left out. Keep each line short: a title is not
+    wrapped, and is cut where it is wider than its figure."""
+    notes = [n for n in notes if n]
+    return title + (f"<br><sup>{' · '.join(notes)}</sup>" if notes else "")
 
 
 def wrap_words(text: str, width: int = 14) -> str:
@@ -112,8 +116,32 @@ def translucent(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+TITLE_LINE_PX = 26      # height of the title's first line (font 20) ...
+NOTE_LINE_PX = 18       # ... and of each <sup> note line under it
+LEGEND_ROW_PX = 34      # a row of a horizontal legend
+NOTE_PAD_PX = 22        # Plotly stands a title on its first line: the notes hang below it
+
+
 def apply_look(fig: go.Figure, title: str | None = None, **layout) -> go.Figure:
-    """The shared template and title; ``layout`` keywords override."""
+    """The shared template and title; ``layout`` keywords override.
+
+    The title stands on the plot area, above whatever sits between them (the panels'
+    own titles, a legend placed on top), and the top margin grows to hold its lines, so
+    neither its first line is cut at the figure's edge nor a note under it runs into a
+    panel's title. (Anchored to the figure's top instead, Plotly lets a two-line title
+    poke out above it.)"""
     fig.update_layout(template=TEMPLATE, title=title, **layout)
+    if title and "margin" not in layout:
+        head = 14 + TITLE_LINE_PX + NOTE_LINE_PX * title.count("<br>")
+        panels = [a for a in (fig.layout.annotations or ()) if a.yref == "paper" and
+                  (a.y or 0) >= 1]                           # make_subplots' panel titles
+        below = max((1 + (a.text or "").count("<br>")) * 20 + 8 for a in panels) if panels else 10
+        legend = fig.layout.legend
+        if legend.y is not None and legend.y >= 1 and legend.orientation == "h":
+            below += 2 * LEGEND_ROW_PX                       # a legend on top (the animation)
+        top = max(fig.layout.margin.t or TEMPLATE.layout.margin.t, head + below)
+        fig.update_layout(margin=dict(t=top),
+                          title=dict(y=1, yref="paper", yanchor="bottom",
+                                     pad=dict(b=below + NOTE_PAD_PX * title.count("<br>"))))
     return fig
 

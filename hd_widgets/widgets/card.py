@@ -19,6 +19,8 @@ import anywidget
 import ipyevents
 import ipywidgets as W
 
+from .lifetime import close_tree
+
 __all__ = ["RatingCard", "HELP"]
 
 HELP = """\
@@ -139,9 +141,7 @@ class RatingCard(W.VBox):
 
     def close(self) -> None:
         """Close the card, every control in it and its key listeners."""
-        stack = [*self._keys, *self.children]
-        while stack:
-            w = stack.pop()
-            stack.extend(getattr(w, "children", ()))
-            w.close()
+        for k in self._keys:
+            k.close()
+        close_tree(self)
         super().close()

@@ -35,6 +35,8 @@ from traitlets import Float, Int, List, Unicode
 
 from ..views.fields import region_traces
 from ..views.plane import Plane, extent_of
+from ..views.samples import collapsed
+from ..views.source import source_text
 from ..views.style import (GROUP_COLORS, GROUP_SYMBOLS, PALETTE, TEMPLATE, axis_title,
                            color_of)
 from .lifetime import close_tree
@@ -66,6 +68,11 @@ class ListeningMap(widgets.VBox):
         Size of a click cell (normalised units); clicks on empty space snap to cell centres.
     history : int
         How many past points (besides the one playing) stay on the map and as buttons.
+    source : str, optional
+        Whose ratings the samples (and D) rest on ("simulated listener, 487 pages"),
+        printed under the title.
+    D_label : str, optional
+        What ``D`` is ("true D of the simulated listener"), in the legend.
 
     Attributes
     ----------
@@ -98,7 +105,8 @@ class ListeningMap(widgets.VBox):
     def __init__(self, space, *, dims: tuple[int, int] = (0, 1), base=None, D=None,
                  samples=None, show_data: bool = True, extent=None, resolution: float = 0.05,
                  history: int = 5, height: int = 640,
-                 title: str = "Click anywhere to hear the vowel at that point"):
+                 title: str = "Click anywhere to hear the vowel at that point",
+                 source=None, D_label: str | None = None):
         self.space = space
         d = int(space.d)
         # d > 2: a slice through base (default the origin); d == 2: the whole plane
@@ -120,13 +128,20 @@ class ListeningMap(widgets.VBox):
         fig = go.FigureWidget()
         fig.add_trace(self._catcher())
         if D is not None:
-            fig.add_traces(region_traces(D, self.plane, self.extent, showscale=False))
+            fig.add_traces(region_traces(D, self.plane, self.extent, showscale=False,
+                                         label=D_label))
+        for name, pts in sample_sets.items():   # under the voices; small and translucent,
+            # so a cloud does not hide the region; a collapsed set is one large marker
+            one_spot = collapsed(self.plane.xy(pts), self.extent)
+            tr = self._markers(f"samples:{name}", pts,
+                               name=f"{name}: all {len(pts)} here" if one_spot else name,
+                               color=color_of(name.lower()), size=22 if one_spot else 7)
+            tr.marker.opacity = 1.0 if one_spot else 0.6
+            tr.marker.line = dict(width=3, color="#111111") if one_spot else dict(width=0)
+            fig.add_trace(tr)
         if show_data:
             for g in dict.fromkeys(np.asarray(space.groups, dtype=str)):
                 fig.add_trace(self._voices(g))
-        for name, pts in sample_sets.items():
-            fig.add_trace(self._markers(f"samples:{name}", pts, name=name,
-                                        color=color_of(name.lower()), size=9))
         fig.add_trace(go.Scatter(x=[], y=[], mode="markers+text", name="heard before",
                                  meta={"key": "history"}, textposition="top center",
                                  textfont=dict(size=14, color="#7A5200"),
@@ -142,7 +157,9 @@ class ListeningMap(widgets.VBox):
         self._points["playing"] = np.zeros((0, d))
         xt, yt = (axis_title(k, self._explained(k)) for k in self.plane.dims)
         fig.update_layout(template=TEMPLATE, height=height, width=height + 80,
-                          title=self.plane.title(title), hovermode="closest",
+                          title=self.plane.title(title, source_text(source),
+                                                 f"shading: {D_label}" if D_label and D is not None
+                                                 else ""), hovermode="closest",
                           legend=dict(orientation="h", y=-0.16, x=0, yanchor="top"),
                           margin=dict(t=90, b=150))
         fig.update_xaxes(range=self.extent[0], title_text=xt, constrain="domain")

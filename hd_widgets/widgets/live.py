@@ -61,18 +61,22 @@ class LiveGradient(W.VBox):
         self.plane = Plane(space.d, dims, None)
         pts = self.plane.xy(space.points)
         self.extent = extent_of(pts, pad=0.35)
+        xt, yt = self.plane.axis_titles()
         fig = go.Figure([
             go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", name="real voices",
                        marker=dict(color=PALETTE["real"], size=9)),
             go.Scatter(x=[], y=[], mode="markers", name="points you rated",
                        marker=dict(color=PALETTE["periphery"], size=7)),
-            go.Scatter(x=[], y=[], mode="lines", name="your gradient",
+            go.Scatter(x=[], y=[], mode="lines", name="your gradient at each point",
                        line=dict(color=PALETTE["arrow"], width=2.5)),
         ])
-        apply_look(fig, self._title(0), width=640, height=560,
-                   legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
-        fig.update_xaxes(range=list(self.extent[0]))
-        fig.update_yaxes(range=list(self.extent[1]), scaleanchor="x", scaleratio=1)
+        # trace names never change after this (the arrow scale goes in the title), so a
+        # redraw of a FigureWidget never leaves a legend entry to Plotly's "trace N"
+        apply_look(fig, self._title(0, 1.0), width=640, height=600,
+                   legend=dict(orientation="h", yanchor="top", y=-0.16, x=0))
+        fig.update_xaxes(range=list(self.extent[0]), title_text=xt)
+        fig.update_yaxes(range=list(self.extent[1]), scaleanchor="x", scaleratio=1,
+                         title_text=yt)
         self.figure = go.FigureWidget(fig)
         self._caption = W.HTML("<small>Each arrow is the NES estimate of the naturalness "
                                "gradient at one periphery point, from your own rated pairs "
@@ -130,17 +134,22 @@ class LiveGradient(W.VBox):
         spacing = min(e[1] - e[0] for e in self.extent) / 12
         scale = auto_scale(g, spacing) if len(g) else 1.0
         ax, ay = quiver_xy(xy, g, scale, head_max=0.04 * spacing * 12)
+        pages = self.store.progress(self.plan_name, self.rater)[0] if self.rater else 0
         with self.figure.batch_update():
             self.figure.data[1].x, self.figure.data[1].y = xy[:, 0], xy[:, 1]
             self.figure.data[2].x, self.figure.data[2].y = ax, ay
-            self.figure.data[2].name = f"your gradient (arrow = {scale:g} \u00d7 vector)"
-            self.figure.layout.title.text = self._title(len(xy))
+            self.figure.layout.title.text = self._title(pages, scale)
         self.n_points = len(xy)
         return self.n_points
 
-    def _title(self, n: int) -> str:
-        rated = f"{n} point{'s' if n != 1 else ''} rated" if n else "rate a page to draw an arrow"
-        return self.plane.title(f"The naturalness gradient your ratings imply: {rated}")
+    def _title(self, pages: int, scale: float) -> str:
+        """Short enough for the figure's 640 px: the title, and under it whose pages and
+        the arrow scale (or what to do first)."""
+        if not pages:
+            return self.plane.title("Your gradient of naturalness", "rate a page to draw an arrow")
+        return self.plane.title("Your gradient of naturalness",
+                                f"from your {pages} page{'s' if pages != 1 else ''} alone",
+                                f"arrow = {scale:g} \u00d7 vector")
 
     def close(self) -> None:
         """Close the figure, the caption and this box."""

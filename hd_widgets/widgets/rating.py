@@ -21,6 +21,12 @@ gave it); if the rater's last active submission came from elsewhere (another tab
 or kernel) it says so instead. A page answered elsewhere is noticed on Submit: the widget
 says so and moves on to the next page.
 
+A lesson's goal (``target``): a study's plan has hundreds of pages, a lesson asks for a
+few. With ``target=6`` the progress line counts toward the lesson ("2 of 6 pages for this
+lesson · about 1 min left"), the bar fills toward it, and once it is reached the widget
+says so ("you can stop here") and lets the rater go on if they like; ``target_reached``
+turns True. Without a target the line counts the whole plan.
+
 The card itself (controls, layout, key regions) is :class:`~hd_widgets.widgets.card.RatingCard`;
 rendering ahead is :class:`~hd_widgets.widgets.prefetch.ClipPrefetcher`.
 """
@@ -33,7 +39,7 @@ import uuid
 
 import ipywidgets as W
 import numpy as np
-from traitlets import Bool, TraitError, Unicode, observe, validate
+from traitlets import Bool, Int, TraitError, Unicode, observe, validate
 
 from ..ratings.plan import Query, QueryPlan
 from .card import HELP, RatingCard
@@ -41,7 +47,7 @@ from .checks import check_plan, rater_problem
 from .ownership import NotOurs, OwnSubmissions
 from .prefetch import ClipPrefetcher
 from ..speech.space import FeatureSpace
-from ..ratings.store import RatingError, RatingsStore
+from ..ratings.store import RatingError, RatingsStore, StoreUnreachable
 
 __all__ = ["RatingWidget", "display_order", "HELP"]
 
@@ -83,6 +89,8 @@ class RatingWidget(RatingCard):
         Label stored with each rating; by default a new id per widget.
     seed : int
         Seeds the clip order of every (rater, query); see :func:`display_order`.
+    target : int
+        Pages this lesson asks of the rater (0: the whole plan); see :attr:`target`.
 
     Raises
     ------
@@ -93,7 +101,8 @@ class RatingWidget(RatingCard):
 
     Examples
     --------
-    >>> w = RatingWidget(FeatureSpace.default(2), RatingsStore("ratings.sqlite"), plan, "ann")
+    >>> w = RatingWidget(FeatureSpace.default(2), RatingsStore("ratings.sqlite"), plan, "ann",
+    ...                  target=6)   # "0 of 6 pages for this lesson"
     >>> w                        # displays the card in a notebook  # doctest: +SKIP
     >>> w.set_ratings(0.8, 0.3); w.submit()  # what a person's slider moves and click do
     >>> w.answer_with(listener, n=5)         # a (simulated) listener answers five pages
@@ -107,9 +116,14 @@ class RatingWidget(RatingCard):
                     "widget resumes that rater's next page; an empty or refused id raises "
                     "TraitError (the box shows a message) and the old id stays.")
     finished = Bool(False, help="True once the rater has answered every query of the plan.")
+    target = Int(0, help="Pages the lesson (the notebook or the teacher) asks of the rater; 0 "
+                 "counts the whole plan. The progress line and bar count toward it, with the "
+                 "time left for it, and say when it is reached (rating on is allowed).")
+    target_reached = Bool(False, help="True once the rater has answered ``target`` pages "
+                          "(False while there is no target).")
 
     def __init__(self, space: FeatureSpace, store: RatingsStore, plan: str | QueryPlan,
-                 rater: str, *, session: str | None = None, seed: int = 0):
+                 rater: str, *, session: str | None = None, seed: int = 0, target: int = 0):
         self.space, self.store, self.seed = space, store, int(seed)
         given = plan if isinstance(plan, QueryPlan) else store.plan(plan)
         self.k = check_plan(given, space, k_min=2, k_max=MAX_CLIPS, widget="RatingWidget")
@@ -138,6 +152,7 @@ class RatingWidget(RatingCard):
             b.on_click(getattr(self, f"_on_{name}"))
         for e in self._keys:
             e.on_dom_event(self._on_key)
+        self.target = target
         self._start("")
         if str(rater).strip():
             try:
@@ -267,8 +282,9 @@ class RatingWidget(RatingCard):
         values = np.empty(self.k)
         values[self._order] = [s.value for s in self._sliders]          # back to query order
         try:
-            ids = self.store.rate(self.plan.name, q.index, values.tolist(), rater=self.rater,
-                                  session=self.session)
+            ids = self._send_rating(q, values.tolist())    # kept and retried if unreachable
+        except StoreUnreachable as e:
+            return self._keep_for_retry(e)
         except RatingError as e:
             if self._mine.answered(self.rater, q.index):
                 return self._move_on(q, "Not saved")
@@ -280,8 +296,11 @@ class RatingWidget(RatingCard):
         self._done.add(q.index)
         self._last_ok = True
         shown = ", ".join(f"{L} {s.value:.2f}" for L, s in zip(self.letters, self._sliders))
-        self._load(self._next_page(),
-                   f"Saved query #{q.index + 1} ({shown}).")
+        message = f"Saved query #{q.index + 1} ({shown})."
+        if self.target and self.store.progress(self.plan.name, self.rater)[0] == self.target:
+            message += (f" That is the {self.target} pages this lesson asks for: you can stop "
+                        "here and run the next cell.")
+        self._load(self._next_page(), message)
         self._submit_handlers(self)
 
     def _on_skip(self, _=None) -> None:
@@ -316,6 +335,19 @@ class RatingWidget(RatingCard):
         self._load(self._by_index[qi], f"Undone: query #{qi + 1} is back with your ratings; "
                    f"change them and submit again.{note}", {r.clip: r.value for r in undone})
 
+    # ------------------------------------------------------------------ the lesson's goal
+    @validate("target")
+    def _valid_target(self, proposal: dict) -> int:
+        value = proposal["value"]
+        if value < 0:
+            raise TraitError(f"target must be a number of pages >= 0 (0: the whole plan), got {value}")
+        return value
+
+    @observe("target")
+    def _target_changed(self, change: dict) -> None:
+        if hasattr(self, "_keys") and hasattr(self, "_mine"):    # not while __init__ builds the card
+            self._refresh(self.status)
+
     # ------------------------------------------------------------------ identity
     @validate("rater")
     def _valid_rater(self, proposal: dict) -> str:
@@ -349,6 +381,12 @@ class RatingWidget(RatingCard):
         return self.store.next_query(self.plan.name, self.rater if rater is None else rater)
 
     def _progress_text(self, done: int, total: int) -> str:
+        if self.target and done >= self.target:
+            return (f"<b>{done} of {self.target} pages for this lesson: done</b>, you can stop "
+                    f"here (or rate on: {done} of {total} pages of the study)")
+        if self.target:
+            return (f"{done} of {self.target} pages for this lesson · "
+                    f"{self._time_left(self.target - done, ' for the lesson')}")
         return f"{done} of {total} rated · {self._time_left(total - done)}"
 
     def _start(self, rater: str) -> None:
@@ -404,7 +442,9 @@ class RatingWidget(RatingCard):
         done, total = (self.store.progress(self.plan.name, self.rater) if self.rater
                        else (0, len(self.plan)))
         self.finished = bool(self.rater) and q is None and done >= total
-        self._bar.value = done
+        self.target_reached = bool(self.rater) and bool(self.target) and done >= self.target
+        self._bar.max = self.target or total
+        self._bar.value = min(done, self._bar.max)
         self._progress.value = self._progress_text(done, total)
         if q is not None:
             self._title.value = (f"<b>Query #{q.index + 1}</b> of plan <i>{self.plan.name}</i> — "
@@ -418,13 +458,15 @@ class RatingWidget(RatingCard):
                 name == "submit" and not all(self._touched))
         self._say(message, kind)
 
-    def _time_left(self, remaining: int) -> str:
+    def _time_left(self, remaining: int, what: str = "") -> str:
+        """"about 3 min left" (plus ``what``) at the rater's own median pace of late."""
         if remaining <= 0:
             return "done"
         if not self._durations:
             return "time left shown after your first rating"
         sec = float(np.median(self._durations[-10:])) * remaining
-        return f"about {sec / 60:.0f} min left" if sec >= 90 else f"about {max(sec, 1):.0f} s left"
+        left = f"about {sec / 60:.0f} min left" if sec >= 90 else f"about {max(sec, 1):.0f} s left"
+        return left + what
 
     def _idle_reason(self) -> str:
         if not self.rater:
@@ -455,6 +497,82 @@ class RatingWidget(RatingCard):
     def __repr__(self) -> str:
         q = "finished" if self.finished else (None if self.query is None else self.query.index)
         done = self.store.progress(self.plan.name, self.rater)[0] if self.rater else 0
+        goal = f", target={self.target}" if self.target else ""
         return (f"RatingWidget(plan={self.plan.name!r}, rater={self.rater!r}, "
-                f"session={self.session!r}, rated={done}/{len(self.plan)}, query={q}, "
+                f"session={self.session!r}, rated={done}/{len(self.plan)}{goal}, query={q}, "
                 f"status={self.status!r})")
+
+    # ------------------------------------------------------------------ server outages
+    #: seconds before each automatic resend of a rating the server did not take (then the last)
+    retry_delays = (3.0, 6.0, 12.0, 30.0)
+
+    def _send_rating(self, q: Query, values: list[float]) -> list[int]:
+        """Store this page's rating under a submission id made at the first click; a rating
+        kept after an outage is sent again with the same id (stored once, however often)."""
+        with self._retry_state()["lock"]:
+            state = self._retry_state()
+            mine = (self.rater, q.index, tuple(values))
+            if state["pending"] is None or state["pending"][:3] != mine:
+                state["pending"] = mine + (uuid.uuid4().hex,)      # a new rating: a new id
+            rater, query, vals, key = state["pending"]
+            try:
+                ids = self.store.rate(self.plan.name, query, list(vals), rater=rater,
+                                      session=self.session, submission=key)
+            except StoreUnreachable:
+                raise                                  # kept in state["pending"]
+            except BaseException:
+                state["pending"] = None                # refused: nothing to send again
+                raise
+            state["pending"], state["tries"] = None, 0
+            if state["timer"] is not None:
+                state["timer"].cancel()
+                state["timer"] = None
+            return ids
+
+    def _keep_for_retry(self, error: Exception) -> None:
+        """Say so, keep the page and its rating, and send it again later."""
+        state = self._retry_state()
+        delay = self.retry_delays[min(state["tries"], len(self.retry_delays) - 1)]
+        state["tries"] += 1
+        if state["timer"] is not None:
+            state["timer"].cancel()
+        import threading
+        state["timer"] = threading.Timer(delay, self._retry_pending)
+        state["timer"].daemon = True
+        state["timer"].start()
+        self._say("Not saved yet: the server is unreachable; your rating is kept and will be "
+                  f"sent again (in {delay:g} s, or click Submit).", "error")
+
+    def _retry_pending(self) -> None:
+        """The timer's resend: the person's own Submit path while the page is still shown."""
+        state = self._retry_state()
+        state["timer"] = None
+        pending = state["pending"]
+        if pending is None or getattr(self, "comm", None) is None:    # sent, or closed
+            return
+        if self.query is not None and (self.rater, self.query.index) == pending[:2]:
+            self._on_submit()
+            return
+        try:                                 # the person moved on meanwhile: send it quietly
+            with state["lock"]:
+                self.store.rate(self.plan.name, pending[1], list(pending[2]), rater=pending[0],
+                                session=self.session, submission=pending[3])
+                state["pending"] = None
+        except StoreUnreachable as e:
+            self._keep_for_retry(e)
+        except RatingError:
+            state["pending"] = None
+
+    @property
+    def pending(self) -> tuple | None:
+        """The rating kept after an outage, not yet stored: (rater, query, values,
+        submission id), or None."""
+        return self._retry_state()["pending"]
+
+    def _retry_state(self) -> dict:
+        import threading
+        state = self.__dict__.get("_outage")
+        if state is None:
+            state = self.__dict__.setdefault(
+                "_outage", {"lock": threading.RLock(), "pending": None, "timer": None, "tries": 0})
+        return state

@@ -235,7 +235,9 @@ class Recorder(W.VBox):
         if kind == "phase":
             phase = content.get("phase")
             self._set("checking" if phase == "decoding" else phase,
-                      {"countdown": "Get ready…", "recording": "Recording: hold “aaah”.",
+                      {"countdown": "Get ready: take a breath and start “aaah” as the count ends.",
+                       "recording": "The microphone is on: keep the “aaah” steady until the "
+                                    "time runs out.",
                        "decoding": "Checking the take…"}.get(phase, ""))
         elif kind == "take" and buffers:
             self.receive(bytes(buffers[0]))

@@ -100,7 +100,7 @@ def test_record_a_vowel_and_keep_it(lab, fake_mic):
     assert not list(folder.rglob("*.wav"))                # nothing stored before Keep
     page.get_by_role("button", name="Keep").click()
     wait_text(page, f"Kept as {GROUP}/{SPEAKER}-1.wav")
-    page.wait_for_selector(".jp-OutputArea-output select option")   # "your takes" lists it
+    page.wait_for_selector(".jp-OutputArea-output select option", state="attached")   # listed
     page.screenshot(path=str(SHOTS / "3-kept.png"))
     files = list(folder.rglob("*.wav"))
     assert [f.relative_to(folder).as_posix() for f in files] == [f"{GROUP}/{SPEAKER}-1.wav"]

@@ -44,7 +44,7 @@ def test_first_rated_pair_draws_an_arrow(lab):
     page.get_by_role("button", name="Submit").click()
     page.wait_for_selector("text=Saved query")
     first_pair_s = time.monotonic() - t0
-    page.wait_for_selector("text=1 point rated", timeout=30_000)  # the live figure's title
+    page.wait_for_selector("text=from your 1 page alone", timeout=30_000)  # the live figure's title
     lab.screenshot("start-here-first-arrow")
     print(f"first_rated_pair_s: {first_pair_s:.1f}")
     assert first_pair_s < 120
