@@ -39,10 +39,16 @@ class LangevinDivergence(RuntimeError):
 
     def __init__(self, step: int, n_bad: int, n: int, max_norm: float, alpha: float) -> None:
         self.step, self.n_bad, self.n = step, n_bad, n
+        self.max_norm, self.alpha = max_norm, alpha
         super().__init__(
             f"Langevin diverged by step {step}: {n_bad} of {n} particles are non-finite or "
-            f"beyond |x| = {max_norm:g} (step size alpha = {alpha:g}). Try a smaller step, "
-            f"or a score with a pull towards the data (regularisation lam > 0).")
+            f"beyond |x| = {max_norm:g} (step size alpha = {alpha:g}). What helps depends on "
+            f"why: with few ratings (below a few hundred) the field far from the rated points "
+            f"is a guess -- rate more, rate in rounds (hd.RoundsStudy), or train with the far "
+            f"prior (ScoreNetConfig.for_estimate(est, far_prior=0.5)); with lam = 0 nothing "
+            f"pulls the particles home -- use EstimateOptions(lam=4), the default; with a large "
+            f"alpha each step overshoots -- use a smaller alpha (0.01 held at every budget "
+            f"measured). hd_widgets.study.claims.diverged_claim says which applies to a run.")
 
 
 @dataclass(repr=False)

@@ -67,7 +67,7 @@ def spread_claim(vr: float, *, ph_ratio: float | None = None, budget: int | None
     text = f"HumanDiffusion spreads wider than the data: variance ratio {vr:.2f} (> 1: {_yes(vr > 1)})"
     ok = bool(np.isfinite(vr) and vr > 1 and escaped == 0)
     if escaped:
-        text += f"; but {escaped} particles left the space"
+        text += f"; but {escaped} particle{'s' if escaped != 1 else ''} left the space"
     if ph_ratio is not None:
         far = not (ph_ratio / FAR_FROM_PH <= vr <= ph_ratio * FAR_FROM_PH)
         ok = ok and not far
