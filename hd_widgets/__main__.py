@@ -70,7 +70,6 @@ def _rate_page_parser(sub) -> None:
 def rate_page(args: argparse.Namespace) -> int:
     """Check the store and plan (read-only, nothing written), then run Voila on the page,
     with the settings in its environment (a URL's password never on a command line)."""
-    import subprocess
     from .ratings.locations import STORE_ENV, masked
     from .ratings.store import RatingError, RatingsStore, StoreUnreachable
     store = args.store or os.environ.get(STORE_ENV, "").strip()
@@ -99,10 +98,10 @@ def rate_page(args: argparse.Namespace) -> int:
           f"http://{args.ip}:{args.port}/?rater=ID", flush=True)
     cmd = [sys.executable, "-m", "voila", str(PAGE_NOTEBOOK), "--no-browser",
            f"--port={args.port}", f"--Voila.ip={args.ip}", "--show_tracebacks=False"]
-    try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        return 0
+    # Voila takes this process's place, so stopping the command (Ctrl-C, a service manager's
+    # SIGTERM) stops the page itself and leaves no server behind.
+    sys.stdout.flush()
+    os.execve(sys.executable, cmd, env)
 
 
 def _probe_output(out: Path) -> str | None:
