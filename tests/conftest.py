@@ -23,6 +23,16 @@ POSTGRES_ENV = "HD_WIDGETS_TEST_POSTGRES"
 BACKENDS = ("sqlite", "postgresql")
 
 
+@pytest.fixture(autouse=True)
+def _no_process_replacement(monkeypatch):
+    """``rate-page`` hands its process to Voila with ``os.execve``; a test that reached it
+    unpatched would replace pytest itself with a server that never ends. Tests that check
+    the hand-over patch ``os.execve`` themselves, after this."""
+    def refuse(path, args, env):
+        raise AssertionError(f"a test tried to replace the test process with {args[:3]}")
+    monkeypatch.setattr(os, "execve", refuse)
+
+
 @pytest.fixture(scope="session")
 def space() -> FeatureSpace:
     """The shipped corpus's space, d = 2 (analysed once, cached)."""

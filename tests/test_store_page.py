@@ -108,16 +108,22 @@ def test_rate_page_refuses_bad_arguments_in_one_line(class_store, tmp_path, caps
 
 
 def test_rate_page_runs_voila_on_the_packaged_notebook(class_store, monkeypatch, capsys):
-    import subprocess
+    """The command hands its process to Voila (os.execve); here the hand-over is caught."""
+    import os
     seen = {}
 
-    def call(cmd, env):
-        seen.update(cmd=cmd, env=env)
-        return 0
-    monkeypatch.setattr(subprocess, "call", call)
-    assert cli.main(["rate-page", "--plan", "nes", "--store", str(class_store),
-                     "--port", "8899", "--ip", "0.0.0.0"]) == 0
+    class HandedOver(Exception):
+        pass
+
+    def execve(path, cmd, env):
+        seen.update(path=path, cmd=cmd, env=env)
+        raise HandedOver
+    monkeypatch.setattr(os, "execve", execve)
+    with pytest.raises(HandedOver):
+        cli.main(["rate-page", "--plan", "nes", "--store", str(class_store),
+                  "--port", "8899", "--ip", "0.0.0.0"])
     assert seen["cmd"][1:4] == ["-m", "voila", str(PAGE_NOTEBOOK)]
+    assert seen["path"] == seen["cmd"][0]
     assert "--port=8899" in seen["cmd"] and "--Voila.ip=0.0.0.0" in seen["cmd"]
     assert seen["env"]["HD_WIDGETS_STORE"] == str(class_store)
     assert seen["env"]["HD_WIDGETS_PLAN"] == "nes"
