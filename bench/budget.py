@@ -37,6 +37,7 @@ import time
 import numpy as np
 
 METHODS = ["hd-fixed", "hd-rounds", "grid", "aepsych", "floor"]
+EXTRA = ["hd-rounds-resampled"]      # run on request (--methods): the same rounds, other starts
 SAMPLES = 5000
 
 
@@ -65,11 +66,12 @@ def job(d: int, budget: int, seed: int, method: str) -> dict:
         x = run_pipeline(data, PipelineConfig(budget=budget, seed=seed, particles=SAMPLES,
                                               max_norm=float("inf"), humangan=False),
                          listener=rater).samples["humandiffusion"]
-    elif method == "hd-rounds":
+    elif method in ("hd-rounds", "hd-rounds-resampled"):
         from hd_widgets.ratings.store import RatingsStore
         from hd_widgets.study.rounds import RoundsConfig, RoundsStudy
         with tempfile.TemporaryDirectory() as tmp, RatingsStore(Path(tmp) / "study.sqlite") as store:
-            study = RoundsStudy(store, data, RoundsConfig(budget=budget, seed=seed))
+            start = "resampled" if method == "hd-rounds-resampled" else "data"
+            study = RoundsStudy(store, data, RoundsConfig(budget=budget, seed=seed, start=start))
             study.rate_with(rater)
             x = study.fit(particles=SAMPLES).samples
             study.close()
@@ -115,7 +117,7 @@ def main() -> None:
     jobs = [(d, b, s, m) for d in args.dims for b in args.budgets for m in args.methods
             for s in range(args.seeds) if not (m == "floor" and b != args.budgets[0])]
     # the slowest first, so the two workers finish together
-    order = {"hd-rounds": 0, "aepsych": 1, "hd-fixed": 2, "floor": 3, "grid": 4}
+    order = {"hd-rounds": 0, "hd-rounds-resampled": 0, "aepsych": 1, "hd-fixed": 2, "floor": 3, "grid": 4}
     jobs.sort(key=lambda j: (order[j[3]], -j[1]))
     with ProcessPoolExecutor(args.workers, initializer=_init) as pool:
         futures = {j: pool.submit(job, *j) for j in jobs}
@@ -151,6 +153,8 @@ def main() -> None:
                       f"escaped={sum(r['escaped'] for r in rs)} "
                       f"seconds_per_run={np.mean([r['seconds'] for r in rs]):.1f}"
                       + (f" ({rs[0]['info']})" if rs[0].get("info") else ""), flush=True)
+            if "hd-rounds-resampled" in rows and "hd-rounds" not in rows:
+                rows["hd-rounds"] = rows["hd-rounds-resampled"]   # its paired lines compare it
             for other in ("hd-fixed", "grid", "aepsych"):
                 if "hd-rounds" in rows and other in rows:
                     mean, lo, hi = paired_difference([r["ed2"] for r in rows["hd-rounds"]],

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from hd_widgets.method.sampling import LangevinDivergence, init_from_data, langevin
+from hd_widgets.method.sampling import LangevinDivergence, init_from_data, langevin, resampled_starts
 from hd_widgets.method.score import numpy_score_fn
 
 
@@ -102,3 +102,50 @@ def test_noise_scale_sharpens_the_density_analytically():
     for bad in (dict(noise=-1.0), dict(noise=float("nan")), dict(alpha=0.0)):
         with pytest.raises(ValueError):
             langevin(f, x0, n_steps=1, **bad)
+
+
+# ----------------------------------------------------------------------- resampled starts
+def _two_bumps(w_left, d):
+    """D: two Gaussian bumps at x0 = -2 and +2 (sd 0.5) holding w_left and 1 - w_left of
+    the mass; returns D and its mass on the left."""
+    c = np.zeros(d); c[0] = 2.0
+
+    def D(x):
+        left = np.exp(-0.5 * (((x + c) / 0.5) ** 2).sum(1))
+        right = np.exp(-0.5 * (((x - c) / 0.5) ** 2).sum(1))
+        return w_left * left + (1 - w_left) * right
+    return D
+
+
+@pytest.mark.parametrize("d", [2, 5])
+def test_resampled_starts_give_each_region_its_mass_not_its_data_count(d):
+    rng = np.random.default_rng(d)
+    data = rng.normal(size=(60, d)) * 0.5
+    data[:45, 0] -= 2.0            # three quarters of the voices on the left
+    data[45:, 0] += 2.0
+    D = _two_bumps(0.2, d)          # ... but only a fifth of the mass
+    x = resampled_starts(D, data, 4000, seed=0)
+    assert x.shape == (4000, d)
+    left = np.mean(x[:, 0] < 0)
+    assert abs(left - 0.2) < 0.03, left                                  # data start: 0.75
+    # within a bump the points follow D: sd 0.5 along every axis
+    np.testing.assert_allclose(x[x[:, 0] > 0].std(0), 0.5, rtol=0.1)
+    np.testing.assert_allclose(x[x[:, 0] > 0, 0].mean(), 2.0, atol=0.05)
+
+
+def test_resampled_starts_are_seeded_and_refuse_a_dead_model():
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(30, 2))
+    D = _two_bumps(0.5, 2)
+    np.testing.assert_array_equal(resampled_starts(D, data, 50, seed=3),
+                                  resampled_starts(D, data, 50, seed=3))
+    assert not np.array_equal(resampled_starts(D, data, 50, seed=3),
+                              resampled_starts(D, data, 50, seed=4))
+    with pytest.raises(ValueError, match="D = 0 at every"):
+        resampled_starts(lambda x: np.zeros(len(x)), data, 50)
+    with pytest.raises(ValueError, match="N > d"):
+        resampled_starts(D, data[:2], 50)
+    # negative or NaN model outputs count as "not natural", never as weight
+    weird = lambda x: np.where(x[:, 0] > 0, np.nan, -1.0) + (np.abs(x[:, 1]) < 0.5) * 2.0
+    x = resampled_starts(weird, data, 500, seed=0)
+    assert (np.abs(x[:, 1]) < 0.5).all()

@@ -42,6 +42,14 @@ def test_a_budget_too_small_for_the_rounds_is_refused_clearly(budget):
     RoundsConfig(budget=RoundsConfig().min_budget())          # the figure it gives works
 
 
+def test_the_start_of_the_chains_is_a_named_choice():
+    assert RoundsConfig().start == "data" and RoundsConfig(start="resampled").refine_steps == 100
+    with pytest.raises(ValueError, match="start must be 'resampled' or 'data'"):
+        RoundsConfig(start="noise")
+    with pytest.raises(ValueError, match="refine_steps"):
+        RoundsConfig(refine_steps=0)
+
+
 def test_choose_centres_prefers_the_edge_and_the_unrated():
     rng = np.random.default_rng(0)
     x = rng.uniform(-3, 3, size=(2000, 2))
@@ -75,6 +83,11 @@ def test_a_round_is_deterministic_given_the_store_and_the_seed(tmp_path, space):
         res = study.fit()
         assert res.ratings == sum(RoundsConfig(**SMALL).sizes()) == len(store.ratings())
         assert res.samples.shape == (300, 2) and np.isfinite(res.samples).all()
+        np.testing.assert_array_equal(study.fit().samples, res.samples)     # a fit is seeded
+        # start="resampled": the final chains start from the model's own D, not the voices
+        other = RoundsStudy(store, space.points, RoundsConfig(**SMALL, start="resampled")).fit()
+        assert other.samples.shape == res.samples.shape and np.isfinite(other.samples).all()
+        assert not np.allclose(other.samples, res.samples)
         study.close()
     # the same study on a fresh store with the same seed: the same rounds
     with RatingsStore(tmp_path / "t.sqlite") as other:

@@ -228,3 +228,37 @@ def test_load_refuses_a_saved_space_with_a_nan_gain(space2, tmp_path):
     with pytest.raises(ValueError, match="gain must be finite") as err:
         FeatureSpace.load(path)
     assert str(path) in str(err.value) and path.read_bytes() == before
+
+
+@pytest.mark.parametrize("damage", ["truncated", "foreign", "wrong shapes"])
+def test_a_damaged_analysis_cache_is_analysed_again_and_repaired(small_folder, tmp_path,
+                                                                 monkeypatch, damage):
+    monkeypatch.setenv("HD_WIDGETS_CACHE", str(tmp_path / "cache"))
+    corpus = Corpus.from_folder(small_folder)
+    fresh = FeatureSpace.fit(analyse_corpus(corpus), d=2)
+    (cached,) = (tmp_path / "cache").glob("analysis-*.npz")
+    good = cached.read_bytes()
+    if damage == "truncated":
+        cached.write_bytes(good[: len(good) // 2])
+    elif damage == "foreign":
+        cached.write_text("not an analysis")
+    else:
+        np.savez(cached, names=np.array(["x"]), groups=np.array(["man"]),
+                 features=np.zeros((1, 3)), f0=np.zeros((1, 5)), ap=np.zeros((1, 5, 3)),
+                 level_db=np.zeros(1), sr=16000)
+    again = FeatureSpace.fit(analyse_corpus(corpus), d=2)
+    np.testing.assert_array_equal(again.points, fresh.points)
+    assert cached.read_bytes() == good                         # the cache is whole again
+
+
+def test_an_unwritable_analysis_cache_costs_only_time(small_folder, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")                                     # the cache "folder" is a file
+    monkeypatch.setenv("HD_WIDGETS_CACHE", str(blocker / "cache"))
+    corpus = Corpus.from_folder(small_folder)
+    uncached = FeatureSpace.fit(analyse_corpus(corpus), d=2)
+    monkeypatch.setenv("HD_WIDGETS_CACHE", str(tmp_path / "cache"))
+    cached = FeatureSpace.fit(analyse_corpus(corpus), d=2)
+    np.testing.assert_array_equal(uncached.points, cached.points)
+    np.testing.assert_array_equal(uncached.render_wav(uncached.points[0]),
+                                  cached.render_wav(cached.points[0]))

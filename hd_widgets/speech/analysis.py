@@ -72,10 +72,10 @@ def analyse_corpus(corpus: Corpus, *, use_cache: bool = True) -> CorpusAnalysis:
     for c in corpus.clips:
         h.update(c.name.encode()); h.update(c.group.encode()); h.update(c.audio.tobytes())
     path = cache_dir() / f"analysis-{h.hexdigest()[:20]}.npz"
-    if use_cache and path.exists():
-        with np.load(path, allow_pickle=False) as z:
-            return CorpusAnalysis(list(z["names"]), z["groups"], z["features"], z["f0"],
-                                  z["ap"].astype(np.float64), z["level_db"], int(z["sr"]))
+    if use_cache:
+        cached = _read_cache(path, len(corpus.clips))
+        if cached is not None:
+            return cached
     feats, f0s, aps, levels = [], [], [], []
     for c in corpus.clips:
         a = analyse(c.audio, corpus.sample_rate)
@@ -88,15 +88,46 @@ def analyse_corpus(corpus: Corpus, *, use_cache: bool = True) -> CorpusAnalysis:
         f0s.append(_to_frames(a.f0[frames], N_FRAMES))
         aps.append(_to_frames(a.ap[frames], N_FRAMES))
         levels.append(20 * np.log10(c.rms))
+    # ap goes through float16 whether or not it is cached, so a fresh analysis and a
+    # cached one give bit-identical spaces
     out = CorpusAnalysis(corpus.names, corpus.groups, np.array(feats), np.array(f0s),
-                         np.array(aps), np.array(levels), corpus.sample_rate)
+                         np.array(aps).astype(np.float16).astype(np.float64),
+                         np.array(levels), corpus.sample_rate)
     if use_cache:
+        _write_cache(path, out)
+    return out
+
+
+def _read_cache(path: Path, n: int) -> CorpusAnalysis | None:
+    """The cached analysis at ``path``, or None when there is none or it is damaged (a
+    truncated or foreign file is a cache miss: the corpus is analysed again)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            out = CorpusAnalysis(list(z["names"]), z["groups"], z["features"], z["f0"],
+                                 z["ap"].astype(np.float64), z["level_db"], int(z["sr"]))
+    except FileNotFoundError:
+        return None
+    except Exception:   # noqa: BLE001 - zip, npy and key errors alike mean "not a usable cache"
+        return None
+    shapes_ok = (len(out.names) == n and out.features.ndim == 2 and len(out.features) == n
+                 and out.f0.shape == (n, N_FRAMES) and out.ap.shape[:2] == (n, N_FRAMES)
+                 and out.level_db.shape == (n,))
+    finite = shapes_ok and all(np.isfinite(a).all() for a in (out.features, out.f0, out.ap))
+    return out if finite else None
+
+
+def _write_cache(path: Path, out: CorpusAnalysis) -> None:
+    """Cache ``out`` at ``path`` (atomically); a cache folder that cannot be written only
+    costs the next session another analysis."""
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
         np.savez_compressed(tmp, names=np.array(out.names), groups=out.groups,
                             features=out.features, f0=out.f0, ap=out.ap.astype(np.float16),
                             level_db=out.level_db, sr=out.sample_rate)
         os.replace(tmp, path)
-        # reload so a fresh analysis and a cached one give bit-identical spaces
-        return analyse_corpus(corpus, use_cache=True)
-    return out
+    except OSError:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass

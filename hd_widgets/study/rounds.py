@@ -39,7 +39,7 @@ from scipy.spatial import cKDTree
 from ..method.ensemble import ScoreEnsemble, train_ensemble
 from ..method.estimation import Estimate, EstimateOptions, from_store_plans
 from ..method.network import ScoreNetConfig
-from ..method.sampling import LangevinDivergence, langevin
+from ..method.sampling import LangevinDivergence, langevin, resampled_starts
 from ..method.threads import torch_threads
 from ..ratings.budget import plan_for_budget
 from ..ratings.plan import QueryPlan, centered_plan, nes_arrays
@@ -62,7 +62,11 @@ class RoundsConfig:
     sigma_nes: float = 0.3             # the perturbation scale of every pair
     particles: int = 2000              # Langevin particles that propose the next round's points
     alpha: float = 0.01                # Langevin step size (for proposing and for sampling)
-    steps: int = 1000                  # Langevin steps
+    steps: int = 1000                  # Langevin steps from the real data (proposing; start="data")
+    start: str = "data"                # the final fit's chains: from the real voices (the
+                                       # paper's), or "resampled" from the model's own D
+    refine_steps: int = 100            # Langevin steps after resampled starts
+    spread: float = 1.0                # resampled starts: proposal width (x the data's covariance)
     floor: float = 0.1                 # weight of rated-and-certain regions: (4 D (1 - D) + floor)
     round_networks: int = 1            # networks fitted between rounds
     final_networks: int = 3            # networks averaged in the final fit
@@ -82,7 +86,11 @@ class RoundsConfig:
                 f"of shares {[round(s, 2) for s in self.shares]}: each round needs at least "
                 f"{2 * MIN_ROUND_PAIRS} ratings ({MIN_ROUND_PAIRS} pairs); give at least "
                 f"{self.min_budget()} ratings or fewer rounds (shares=(1,) is the fixed plan)")
-        for name in ("round_networks", "final_networks", "particles", "steps"):
+        if self.start not in ("resampled", "data"):
+            raise ValueError(f"start must be 'resampled' or 'data', got {self.start!r}")
+        if not (isinstance(self.spread, (int, float)) and 0 < self.spread < float("inf")):
+            raise ValueError(f"spread must be a positive number, got {self.spread!r}")
+        for name in ("round_networks", "final_networks", "particles", "steps", "refine_steps"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a whole number >= 1, got {v!r}")
@@ -283,7 +291,8 @@ class RoundsStudy:
         c = self.config
         extra = {"study": self.name, "round": k, "rounds": c.rounds, "lineage": lineage,
                  "study_config": {"budget": c.budget, "shares": list(c.shares), "seed": c.seed,
-                                  "floor": c.floor}}
+                                  "floor": c.floor, "start": c.start,
+                                  "spread": c.spread}}
         plan = replace(plan, config={**plan.config, **extra})
         return plan.per_rater(self.shared) if self.shared else plan
 
@@ -303,29 +312,39 @@ class RoundsStudy:
 
     def fit_rounds(self, names: list[str], *, max_rating_id: int | None, networks: int,
                    seed: list[int], raters=None, particles: int | None = None,
+                   start: str = "data",
                    stages=None) -> tuple[Estimate, ScoreEnsemble, np.ndarray]:
         """Estimate, networks and Langevin particles (n, d) on the ratings of rounds
         ``names`` (of ids up to ``max_rating_id``), seeded by ``seed``; in one torch
-        thread, so the result does not depend on the machine's thread count. ``stages``
-        wraps the three steps as in :func:`~hd_widgets.study.pipeline.run_pipeline`."""
+        thread, so the result does not depend on the machine's thread count. ``start``:
+        chains from the real data (``steps`` steps), or from
+        :func:`~hd_widgets.method.sampling.resampled_starts` on the networks' D
+        (``refine_steps`` steps). ``stages`` wraps the three steps as in
+        :func:`~hd_widgets.study.pipeline.run_pipeline`."""
         c = self.config
         seconds: dict[str, float] = {}
         with timed(seconds, "estimate", stages, f"perceptual gradients from {len(names)} round(s)"):
             est = from_store_plans(self.store, names, self.data, c.estimate, raters=raters,
                                    max_rating_id=max_rating_id)
         s = int(np.random.default_rng(seed).integers(2 ** 31))
-        run = dict(n=c.particles if particles is None else particles, alpha=c.alpha,
-                   n_steps=c.steps, seed=s)
+        n = c.particles if particles is None else particles
+        run = dict(alpha=c.alpha, n_steps=c.steps if start == "data" else c.refine_steps, seed=s)
         with torch_threads(1):
             with timed(seconds, "train", stages, f"{networks} score network(s) on "
                                                  f"{len(est.pair_point)} rated pairs"):
                 ens = train_ensemble(est, networks, seed=s,
                                      config=ScoreNetConfig.for_estimate(est, **c.network))
-            with timed(seconds, "sample", stages, f"Langevin, {run['n']} particles x {c.steps} steps"):
+            with timed(seconds, "sample", stages, f"Langevin, {n} particles x {run['n_steps']} "
+                                                  f"steps from the {'model' if start != 'data' else 'data'}"):
+                if start == "data":        # the real voices, drawn with the chains' own generator
+                    x0, run["n"] = self.data, n
+                else:
+                    x0 = resampled_starts(lambda y: ens.predict(y)[0], self.data, n,
+                                          spread=c.spread, seed=s)
                 try:
-                    x = langevin(ens.score_fn(), self.data, **run).samples
+                    x = langevin(ens.score_fn(), x0, **run).samples
                 except LangevinDivergence:       # keep the particles; the far ones are dropped
-                    x = langevin(ens.score_fn(), self.data, max_norm=float("inf"), **run).samples
+                    x = langevin(ens.score_fn(), x0, max_norm=float("inf"), **run).samples
         return est, ens, x
 
     def _plan_round(self, k: int, lineage: dict | None = None) -> QueryPlan:
@@ -334,9 +353,12 @@ class RoundsStudy:
         if lineage is None:
             lineage = {"rounds": list(range(k)), "max_rating_id": self._max_rating_id(names),
                        "seed": [c.seed, k]}
+        # the next round asks where this study's sampler goes (start="resampled": where the
+        # model's D sends the chains; so a D head that overrates a region is rated there)
         est, ens, x = self.fit_rounds([self.plan_name(j) for j in lineage["rounds"]],
                                       max_rating_id=lineage["max_rating_id"],
-                                      networks=c.round_networks, seed=lineage["seed"])
+                                      networks=c.round_networks, seed=lineage["seed"],
+                                      start=c.start)
         lineage = {**lineage, "ratings": int(2 * len(est.pair_point))}
         self.clouds[k] = x
         rng = np.random.default_rng([*lineage["seed"], 1])
@@ -387,7 +409,7 @@ class RoundsStudy:
         n = c.final_networks if networks is None else networks
         est, ens, x = self.fit_rounds([p.name for p in plans], max_rating_id=None, networks=n,
                                       seed=[c.seed if seed is None else seed, 99], raters=raters,
-                                      particles=particles, stages=stages)
+                                      particles=particles, start=c.start, stages=stages)
         self.clouds[c.rounds] = x
         return RoundsResult(plans, est, ens, x, int(2 * len(est.pair_point)))
 
