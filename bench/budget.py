@@ -7,7 +7,10 @@ One process runs, for d = 2 and d = 5 and budgets of about 200, 500 and 1000 rat
              (``hd_widgets.study.pipeline.run_pipeline``);
 - hd-rounds  the new default: a study in rounds (``hd_widgets.study.rounds``, 40/30/30 % of
              the budget, next points where the particles went, an ensemble of 3 networks
-             in the final fit), rated through a real ratings store;
+             in the final fit, chains started "auto": from the model's own D where the
+             proposals carry it, else from the real data), rated through a real ratings
+             store; ``hd-rounds-data`` and ``hd-rounds-resampled`` (on request) start
+             every chain one way;
 - grid       the same budget rated directly on a grid, sampled from its thresholded map;
 - aepsych    AEPsych's level-set estimation (a Gaussian-process model of the acceptable
              region with its adaptive acquisition) given the same budget and sampled from
@@ -37,7 +40,8 @@ import time
 import numpy as np
 
 METHODS = ["hd-fixed", "hd-rounds", "grid", "aepsych", "floor"]
-EXTRA = ["hd-rounds-resampled"]      # run on request (--methods): the same rounds, other starts
+# on request (--methods): the same study with every chain started one way (hd-rounds: "auto")
+EXTRA = ["hd-rounds-data", "hd-rounds-resampled"]
 SAMPLES = 5000
 
 
@@ -66,14 +70,16 @@ def job(d: int, budget: int, seed: int, method: str) -> dict:
         x = run_pipeline(data, PipelineConfig(budget=budget, seed=seed, particles=SAMPLES,
                                               max_norm=float("inf"), humangan=False),
                          listener=rater).samples["humandiffusion"]
-    elif method in ("hd-rounds", "hd-rounds-resampled"):
+    elif method.startswith("hd-rounds"):
         from hd_widgets.ratings.store import RatingsStore
         from hd_widgets.study.rounds import RoundsConfig, RoundsStudy
         with tempfile.TemporaryDirectory() as tmp, RatingsStore(Path(tmp) / "study.sqlite") as store:
-            start = "resampled" if method == "hd-rounds-resampled" else "data"
+            start = method.removeprefix("hd-rounds-") if method != "hd-rounds" else "auto"
             study = RoundsStudy(store, data, RoundsConfig(budget=budget, seed=seed, start=start))
             study.rate_with(rater)
-            x = study.fit(particles=SAMPLES).samples
+            fit = study.fit(particles=SAMPLES)
+            x = fit.samples
+            info = "final start: " + fit.start
             study.close()
     elif method == "grid":
         from hd_widgets.method.grid import PerceptionMap
@@ -83,11 +89,13 @@ def job(d: int, budget: int, seed: int, method: str) -> dict:
         from aepsych_baseline import aepsych_samples
         x, meta = aepsych_samples(data, rater.rate, budget, SAMPLES, seed)
         info = str(meta.get("method", ""))
-    else:
+    elif method == "floor":
         from hd_widgets.method.sampling import langevin
         from hd_widgets.method.score import numpy_score_fn
         x = langevin(numpy_score_fn(lis.score), data, n=SAMPLES, alpha=0.01, n_steps=1000,
                      seed=seed, max_norm=float("inf")).samples
+    else:
+        raise ValueError(f"unknown method {method!r}")
     f = fidelity(x, truth, data)
     finite = x[np.isfinite(x).all(1)]
     f["lowD"] = float(np.mean(lis.D(finite) < 0.1)) if len(finite) else 1.0
@@ -96,12 +104,19 @@ def job(d: int, budget: int, seed: int, method: str) -> dict:
     return f
 
 
+def _infos(rs: list[dict]) -> str:
+    """What the runs said about themselves, with counts: " (final start: data x7, ...)"."""
+    from collections import Counter
+    said = Counter(r["info"] for r in rs if r.get("info"))
+    return (" (" + ", ".join(f"{k} x{v}" for k, v in sorted(said.items())) + ")") if said else ""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--budgets", type=int, nargs="+", default=[200, 500, 1000])
     ap.add_argument("--dims", type=int, nargs="+", default=[2, 5])
-    ap.add_argument("--methods", nargs="+", default=METHODS)
+    ap.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS + EXTRA)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json", type=Path, default=None, help="also write every run's figures here")
@@ -117,7 +132,7 @@ def main() -> None:
     jobs = [(d, b, s, m) for d in args.dims for b in args.budgets for m in args.methods
             for s in range(args.seeds) if not (m == "floor" and b != args.budgets[0])]
     # the slowest first, so the two workers finish together
-    order = {"hd-rounds": 0, "hd-rounds-resampled": 0, "aepsych": 1, "hd-fixed": 2, "floor": 3, "grid": 4}
+    order = {"hd-rounds": 0, "hd-rounds-data": 0, "hd-rounds-resampled": 0, "aepsych": 1, "hd-fixed": 2, "floor": 3, "grid": 4}
     jobs.sort(key=lambda j: (order[j[3]], -j[1]))
     with ProcessPoolExecutor(args.workers, initializer=_init) as pool:
         futures = {j: pool.submit(job, *j) for j in jobs}
@@ -152,10 +167,8 @@ def main() -> None:
                       f"variance_ratio={np.mean([r['variance_ratio'] for r in rs]):.2f} "
                       f"escaped={sum(r['escaped'] for r in rs)} "
                       f"seconds_per_run={np.mean([r['seconds'] for r in rs]):.1f}"
-                      + (f" ({rs[0]['info']})" if rs[0].get("info") else ""), flush=True)
-            if "hd-rounds-resampled" in rows and "hd-rounds" not in rows:
-                rows["hd-rounds"] = rows["hd-rounds-resampled"]   # its paired lines compare it
-            for other in ("hd-fixed", "grid", "aepsych"):
+                      + _infos(rs), flush=True)
+            for other in ("hd-fixed", "grid", "aepsych", "hd-rounds-data", "hd-rounds-resampled"):
                 if "hd-rounds" in rows and other in rows:
                     mean, lo, hi = paired_difference([r["ed2"] for r in rows["hd-rounds"]],
                                                      [r["ed2"] for r in rows[other]])

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from hd_widgets.method.sampling import LangevinDivergence, init_from_data, langevin, resampled_starts
+from hd_widgets.method.sampling import (LangevinDivergence, ThinProposals, init_from_data, langevin,
+                                       resampled_starts)
 from hd_widgets.method.score import numpy_score_fn
 
 
@@ -149,3 +150,15 @@ def test_resampled_starts_are_seeded_and_refuse_a_dead_model():
     weird = lambda x: np.where(x[:, 0] > 0, np.nan, -1.0) + (np.abs(x[:, 1]) < 0.5) * 2.0
     x = resampled_starts(weird, data, 500, seed=0)
     assert (np.abs(x[:, 1]) < 0.5).all()
+
+
+def test_resampled_starts_refuse_when_few_proposals_carry_the_mass():
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(60, 3))
+    broad = lambda x: np.exp(-0.5 * (x ** 2).sum(1) / 2)          # about the proposal itself
+    narrow = lambda x: np.exp(-0.5 * ((x - 1.5) ** 2).sum(1) / 0.01)   # a speck off-centre
+    resampled_starts(broad, data, 100, min_ess=0.5, seed=0)        # most proposals count
+    with pytest.raises(ThinProposals, match="carry the model's mass") as err:
+        resampled_starts(narrow, data, 100, min_ess=0.25, seed=0)
+    assert 0 < err.value.ess < 0.01
+    assert resampled_starts(narrow, data, 100, seed=0).shape == (100, 3)   # min_ess=0: it goes on

@@ -222,6 +222,12 @@ def test_ratings_spent_are_what_the_plan_said(run):
     assert [r["ratings"] for r in result["rounds"]] == [120, 90, 90]
     assert result["rounds"][0]["fitted_on_ratings"] == 0 < result["rounds"][1]["fitted_on_ratings"] \
         <= 120 < result["rounds"][2]["fitted_on_ratings"] <= 210
+    # where every fit's chains started is on record, and in the report
+    assert result["chains_from"] in ("data", "resampled")
+    assert [r["chains_from"] in ("data", "resampled") for r in result["rounds"]] == [False, True, True]
+    from hd_widgets.views.report import rounds_html
+    html = rounds_html(result)
+    assert "chains started from" in html and "The final fit's Langevin chains started from" in html
     with RatingsStore(out / rep.STORE_NAME) as store:
         ratings = [r for n in s["nes_plans"] for r in store.ratings(n)]
         assert sum(store.plan(n).n_ratings for n in s["nes_plans"]) == s["nes_ratings_planned"] == len(ratings)

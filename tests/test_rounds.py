@@ -43,8 +43,8 @@ def test_a_budget_too_small_for_the_rounds_is_refused_clearly(budget):
 
 
 def test_the_start_of_the_chains_is_a_named_choice():
-    assert RoundsConfig().start == "data" and RoundsConfig(start="resampled").refine_steps == 100
-    with pytest.raises(ValueError, match="start must be 'resampled' or 'data'"):
+    assert RoundsConfig().start == "auto" and RoundsConfig(start="resampled").refine_steps == 100
+    with pytest.raises(ValueError, match="start must be 'auto', 'resampled' or 'data'"):
         RoundsConfig(start="noise")
     with pytest.raises(ValueError, match="refine_steps"):
         RoundsConfig(refine_steps=0)
@@ -84,10 +84,14 @@ def test_a_round_is_deterministic_given_the_store_and_the_seed(tmp_path, space):
         assert res.ratings == sum(RoundsConfig(**SMALL).sizes()) == len(store.ratings())
         assert res.samples.shape == (300, 2) and np.isfinite(res.samples).all()
         np.testing.assert_array_equal(study.fit().samples, res.samples)     # a fit is seeded
-        # start="resampled": the final chains start from the model's own D, not the voices
-        other = RoundsStudy(store, space.points, RoundsConfig(**SMALL, start="resampled")).fit()
-        assert other.samples.shape == res.samples.shape and np.isfinite(other.samples).all()
-        assert not np.allclose(other.samples, res.samples)
+        # where the chains start is a named choice, and the fit says which it used
+        assert res.start in ("data", "resampled") and f"start={res.start!r}" in repr(res)
+        for start in ("data", "resampled"):
+            other = RoundsStudy(store, space.points, RoundsConfig(**SMALL, start=start)).fit()
+            assert other.start == start and other.samples.shape == res.samples.shape
+            assert np.isfinite(other.samples).all()
+        assert not np.allclose(other.samples, RoundsStudy(
+            store, space.points, RoundsConfig(**SMALL, start="data")).fit().samples)
         study.close()
     # the same study on a fresh store with the same seed: the same rounds
     with RatingsStore(tmp_path / "t.sqlite") as other:

@@ -29,7 +29,19 @@ from tqdm.auto import tqdm
 from .score import ScoreFn
 
 __all__ = ["LangevinDivergence", "LangevinResult", "langevin", "init_from_data",
-           "resampled_starts"]
+           "resampled_starts", "ThinProposals"]
+
+
+class ThinProposals(ValueError):
+    """Too few of :func:`resampled_starts`' proposals carry the model's mass: the
+    importance weights' effective sample size, as a fraction of the proposals
+    (``ess``), is below the ``min_ess`` asked for."""
+
+    def __init__(self, ess: float, min_ess: float) -> None:
+        self.ess, self.min_ess = ess, min_ess
+        super().__init__(f"only {ess:.1%} of the proposals carry the model's mass (effective "
+                         f"sample size; {min_ess:.0%} asked for): the model's D is concentrated "
+                         f"in a small part of the proposal, and resampling would rest on few points")
 
 
 class LangevinDivergence(RuntimeError):
@@ -190,7 +202,7 @@ def langevin(score_fn: ScoreFn, x0: np.ndarray | torch.Tensor, *, alpha: float =
 
 
 def resampled_starts(D: Callable[[np.ndarray], np.ndarray], data: np.ndarray, n: int, *,
-                     spread: float = 1.0, proposals: int = 50_000,
+                     spread: float = 1.0, proposals: int = 50_000, min_ess: float = 0.0,
                      seed: int | np.random.Generator | None = 0) -> np.ndarray:
     """``n`` starting points drawn from the model's own p_H ~ D by importance resampling
     (docs/method.md, "Where the chains start").
@@ -212,6 +224,8 @@ def resampled_starts(D: Callable[[np.ndarray], np.ndarray], data: np.ndarray, n:
     n : int                        starting points wanted.
     spread : float                 kernel width, in units of the data's covariance.
     proposals : int                points proposed (more: closer to p_H, slower).
+    min_ess : float                refuse (:class:`ThinProposals`) when the weights' effective
+                                   sample size is below this fraction of the proposals.
     seed : int or Generator
 
     Returns
@@ -232,4 +246,8 @@ def resampled_starts(D: Callable[[np.ndarray], np.ndarray], data: np.ndarray, n:
         raise ValueError("the model gives D = 0 at every proposed point; nothing to start from")
     logw = np.where(d_y > 0, np.log(np.maximum(d_y, 1e-300)), -np.inf) - kde.logpdf(y.T)
     w = np.exp(logw - logw.max())
-    return y[rng.choice(len(y), size=int(n), p=w / w.sum())]
+    w /= w.sum()
+    ess = float(1.0 / (len(w) * (w ** 2).sum()))
+    if ess < min_ess:
+        raise ThinProposals(ess, min_ess)
+    return y[rng.choice(len(y), size=int(n), p=w)]

@@ -214,6 +214,7 @@ def reproduce(*, budget: int = 5000, seed: int = 0, listener: str = "simulated",
                           f"{spent - before} new")
             run = run_pipeline(space.points, pipe, store=store, plan=plan, progress=bars,
                                stages=stage)
+            start = "data"
         else:
             with stage("plan", f"a study of {budget} ratings in {cfg.rounds} rounds"):
                 study = RoundsStudy(store, space.points, _rounds_config(cfg),
@@ -227,6 +228,7 @@ def reproduce(*, budget: int = 5000, seed: int = 0, listener: str = "simulated",
                 stage.say(f"      resumed {before} ratings from {out / STORE_NAME}, "
                           f"{spent - before} new, in {len(plans)} rounds")
             fit = study.fit(particles=cfg.particles, stages=stage)
+            start = fit.start
             study.close()
             run = PipelineResult(plans[0], fit.estimate, fit.network,
                                  {kinds.HUMANDIFFUSION: fit.samples})
@@ -256,8 +258,10 @@ def reproduce(*, budget: int = 5000, seed: int = 0, listener: str = "simulated",
                        "listener": repr(who)},
             "rounds": [{"round": int(p.config.get("round", 0)), "plan": p.name,
                         "ratings": len(store.ratings(p.name)), "points": int(p.config["n_periphery"]),
-                        "fitted_on_ratings": int(p.config.get("lineage", {}).get("ratings", 0))}
+                        "fitted_on_ratings": int(p.config.get("lineage", {}).get("ratings", 0)),
+                        "chains_from": p.config.get("lineage", {}).get("start")}
                        for p in plans],
+            "chains_from": start,          # where the final fit's Langevin chains started
             "store": {"path": str(out / STORE_NAME), "nes_plan": plans[0].name,
                       "nes_plans": [p.name for p in plans],
                       "nes_ratings_planned": sum(p.n_ratings for p in plans),

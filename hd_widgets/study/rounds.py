@@ -9,7 +9,8 @@ them. A study in rounds asks there:
 - the whole budget and each round's share are fixed up front (:class:`RoundsConfig`);
 - round 0 is the fixed plan around the real data (:func:`~hd_widgets.ratings.budget.plan_for_budget`);
 - after each round, the estimate and the score network are fitted on all ratings so far,
-  Langevin runs from the real data, and the next round's periphery points are chosen
+  Langevin runs (from the real data, or from the model's own D: ``start``, docs/method.md,
+  "Where the chains start"), and the next round's periphery points are chosen
   among the particles: k-means++-style, with weight (4 D (1 - D) + ``floor``) x (squared
   distance to the nearest point already asked about) -- the network's edge band, away
   from what is rated -- so a phantom region is rated, found unnatural and removed by the
@@ -19,7 +20,8 @@ them. A study in rounds asks there:
   (the rounds and the ratings it was fitted on, its seed), so a restarted kernel, a
   second widget or another student continues the same round, and the whole study can be
   fitted again from its store alone (:meth:`RoundsStudy.replan` checks exactly that);
-- the final fit averages an ensemble of networks (:mod:`hd_widgets.method.ensemble`).
+- the final fit averages an ensemble of networks (:mod:`hd_widgets.method.ensemble`), and
+  its chains start as ``start`` says (:attr:`RoundsResult.start` tells which was used).
 
 Two processes that reach a round boundary together both plan the same round (the same
 ratings, the same seed); the store keeps the first and the second finds it stored.
@@ -39,7 +41,7 @@ from scipy.spatial import cKDTree
 from ..method.ensemble import ScoreEnsemble, train_ensemble
 from ..method.estimation import Estimate, EstimateOptions, from_store_plans
 from ..method.network import ScoreNetConfig
-from ..method.sampling import LangevinDivergence, langevin, resampled_starts
+from ..method.sampling import LangevinDivergence, ThinProposals, langevin, resampled_starts
 from ..method.threads import torch_threads
 from ..ratings.budget import plan_for_budget
 from ..ratings.plan import QueryPlan, centered_plan, nes_arrays
@@ -63,8 +65,11 @@ class RoundsConfig:
     particles: int = 2000              # Langevin particles that propose the next round's points
     alpha: float = 0.01                # Langevin step size (for proposing and for sampling)
     steps: int = 1000                  # Langevin steps from the real data (proposing; start="data")
-    start: str = "data"                # the final fit's chains: from the real voices (the
-                                       # paper's), or "resampled" from the model's own D
+    start: str = "auto"                # where chains start: "data" (the real voices, the
+                                       # paper's), "resampled" (from the model's own D), or
+                                       # "auto": resampled where that rests on enough
+                                       # proposals (min_ess), else the data (docs/method.md)
+    min_ess: float = 0.25              # "auto": the effective share of proposals it needs
     refine_steps: int = 100            # Langevin steps after resampled starts
     spread: float = 1.0                # resampled starts: proposal width (x the data's covariance)
     floor: float = 0.1                 # weight of rated-and-certain regions: (4 D (1 - D) + floor)
@@ -86,8 +91,8 @@ class RoundsConfig:
                 f"of shares {[round(s, 2) for s in self.shares]}: each round needs at least "
                 f"{2 * MIN_ROUND_PAIRS} ratings ({MIN_ROUND_PAIRS} pairs); give at least "
                 f"{self.min_budget()} ratings or fewer rounds (shares=(1,) is the fixed plan)")
-        if self.start not in ("resampled", "data"):
-            raise ValueError(f"start must be 'resampled' or 'data', got {self.start!r}")
+        if self.start not in ("auto", "resampled", "data"):
+            raise ValueError(f"start must be 'auto', 'resampled' or 'data', got {self.start!r}")
         if not (isinstance(self.spread, (int, float)) and 0 < self.spread < float("inf")):
             raise ValueError(f"spread must be a positive number, got {self.spread!r}")
         for name in ("round_networks", "final_networks", "particles", "steps", "refine_steps"):
@@ -167,8 +172,9 @@ class RoundsResult:
     plans : list of QueryPlan      the rounds the fit used.
     estimate : Estimate            targets over every round's rated points.
     network : ScoreEnsemble        the networks, scores averaged.
-    samples : ndarray, shape (n, d)  Langevin samples from the real data.
+    samples : ndarray, shape (n, d)  Langevin samples.
     ratings : int                  ratings the fit used.
+    start : str                    where the chains started: "data" or "resampled".
     """
 
     plans: list
@@ -176,10 +182,12 @@ class RoundsResult:
     network: ScoreEnsemble
     samples: np.ndarray
     ratings: int
+    start: str = "data"
 
     def __repr__(self) -> str:
         return (f"RoundsResult(rounds={len(self.plans)}, ratings={self.ratings}, "
-                f"networks={len(self.network)}, samples={self.samples.shape})")
+                f"networks={len(self.network)}, samples={self.samples.shape}, "
+                f"start={self.start!r})")
 
 
 class RoundsStudy:
@@ -292,7 +300,7 @@ class RoundsStudy:
         extra = {"study": self.name, "round": k, "rounds": c.rounds, "lineage": lineage,
                  "study_config": {"budget": c.budget, "shares": list(c.shares), "seed": c.seed,
                                   "floor": c.floor, "start": c.start,
-                                  "spread": c.spread}}
+                                  "spread": c.spread, "min_ess": c.min_ess}}
         plan = replace(plan, config={**plan.config, **extra})
         return plan.per_rater(self.shared) if self.shared else plan
 
@@ -313,14 +321,15 @@ class RoundsStudy:
     def fit_rounds(self, names: list[str], *, max_rating_id: int | None, networks: int,
                    seed: list[int], raters=None, particles: int | None = None,
                    start: str = "data",
-                   stages=None) -> tuple[Estimate, ScoreEnsemble, np.ndarray]:
+                   stages=None) -> tuple[Estimate, ScoreEnsemble, np.ndarray, str]:
         """Estimate, networks and Langevin particles (n, d) on the ratings of rounds
         ``names`` (of ids up to ``max_rating_id``), seeded by ``seed``; in one torch
         thread, so the result does not depend on the machine's thread count. ``start``:
         chains from the real data (``steps`` steps), or from
         :func:`~hd_widgets.method.sampling.resampled_starts` on the networks' D
-        (``refine_steps`` steps). ``stages`` wraps the three steps as in
-        :func:`~hd_widgets.study.pipeline.run_pipeline`."""
+        (``refine_steps`` steps), or ``"auto"`` (resampled when the proposals' effective
+        share is at least ``min_ess``); the last item returned says which start was used.
+        ``stages`` wraps the three steps as in :func:`~hd_widgets.study.pipeline.run_pipeline`."""
         c = self.config
         seconds: dict[str, float] = {}
         with timed(seconds, "estimate", stages, f"perceptual gradients from {len(names)} round(s)"):
@@ -328,24 +337,29 @@ class RoundsStudy:
                                    max_rating_id=max_rating_id)
         s = int(np.random.default_rng(seed).integers(2 ** 31))
         n = c.particles if particles is None else particles
-        run = dict(alpha=c.alpha, n_steps=c.steps if start == "data" else c.refine_steps, seed=s)
+        run = dict(alpha=c.alpha, seed=s)
         with torch_threads(1):
             with timed(seconds, "train", stages, f"{networks} score network(s) on "
                                                  f"{len(est.pair_point)} rated pairs"):
                 ens = train_ensemble(est, networks, seed=s,
                                      config=ScoreNetConfig.for_estimate(est, **c.network))
-            with timed(seconds, "sample", stages, f"Langevin, {n} particles x {run['n_steps']} "
-                                                  f"steps from the {'model' if start != 'data' else 'data'}"):
-                if start == "data":        # the real voices, drawn with the chains' own generator
-                    x0, run["n"] = self.data, n
-                else:
-                    x0 = resampled_starts(lambda y: ens.predict(y)[0], self.data, n,
-                                          spread=c.spread, seed=s)
+            with timed(seconds, "sample", stages, f"Langevin, {n} particles"):
+                x0 = None
+                if start != "data":
+                    try:
+                        x0 = resampled_starts(lambda y: ens.predict(y)[0], self.data, n,
+                                              spread=c.spread, seed=s,
+                                              min_ess=c.min_ess if start == "auto" else 0.0)
+                        run["n_steps"], used = c.refine_steps, "resampled"
+                    except ThinProposals:      # "auto": too few proposals; the paper's start
+                        pass
+                if x0 is None:             # the real voices, drawn with the chains' own generator
+                    x0, run["n"], run["n_steps"], used = self.data, n, c.steps, "data"
                 try:
                     x = langevin(ens.score_fn(), x0, **run).samples
                 except LangevinDivergence:       # keep the particles; the far ones are dropped
                     x = langevin(ens.score_fn(), x0, max_norm=float("inf"), **run).samples
-        return est, ens, x
+        return est, ens, x, used
 
     def _plan_round(self, k: int, lineage: dict | None = None) -> QueryPlan:
         c = self.config
@@ -355,11 +369,11 @@ class RoundsStudy:
                        "seed": [c.seed, k]}
         # the next round asks where this study's sampler goes (start="resampled": where the
         # model's D sends the chains; so a D head that overrates a region is rated there)
-        est, ens, x = self.fit_rounds([self.plan_name(j) for j in lineage["rounds"]],
+        est, ens, x, used = self.fit_rounds([self.plan_name(j) for j in lineage["rounds"]],
                                       max_rating_id=lineage["max_rating_id"],
                                       networks=c.round_networks, seed=lineage["seed"],
                                       start=c.start)
-        lineage = {**lineage, "ratings": int(2 * len(est.pair_point))}
+        lineage = {**lineage, "ratings": int(2 * len(est.pair_point)), "start": used}
         self.clouds[k] = x
         rng = np.random.default_rng([*lineage["seed"], 1])
         keep = np.isfinite(x).all(1) & (np.abs(x).max(1) < 8 * max(1.0, np.abs(self.data).max()))
@@ -407,11 +421,11 @@ class RoundsStudy:
         c = self.config
         plans = self.plans()
         n = c.final_networks if networks is None else networks
-        est, ens, x = self.fit_rounds([p.name for p in plans], max_rating_id=None, networks=n,
+        est, ens, x, used = self.fit_rounds([p.name for p in plans], max_rating_id=None, networks=n,
                                       seed=[c.seed if seed is None else seed, 99], raters=raters,
                                       particles=particles, start=c.start, stages=stages)
         self.clouds[c.rounds] = x
-        return RoundsResult(plans, est, ens, x, int(2 * len(est.pair_point)))
+        return RoundsResult(plans, est, ens, x, int(2 * len(est.pair_point)), used)
 
     def close(self) -> None:
         """Stop the background planner (a plan being made is finished first)."""

@@ -237,13 +237,20 @@ def rounds_html(result: dict) -> str:
     rounds = result.get("rounds") or []
     if len(rounds) < 2:
         return ""
+    words = {"data": "the real voices", "resampled": "points resampled from the model's D",
+             None: "-"}
     rows = "".join(f"<tr><td>{r['round'] + 1}</td><td>{r['points']}</td><td>{r['ratings']}</td>"
-                   f"<td>{r['fitted_on_ratings'] if r['round'] else '(around the real voices)'}</td></tr>"
+                   f"<td>{r['fitted_on_ratings'] if r['round'] else '(around the real voices)'}</td>"
+                   f"<td>{words.get(r.get('chains_from'), '-') if r['round'] else '-'}</td></tr>"
                    for r in rounds)
+    final = result.get("chains_from")
+    closing = (f" The final fit's Langevin chains started from {words[final]}." if final in words
+               and final else "")
     return ("<h2>Rounds</h2><p>The study rated in rounds: round 1 around the real voices, each "
             "later round where the score network fitted on the ratings so far sent its samples "
-            "(its edge, away from what was rated).</p><table><tr><th>round</th><th>points asked "
-            "about</th><th>ratings</th><th>planned from ratings</th></tr>" + rows + "</table>")
+            "(its edge, away from what was rated)." + closing + "</p><table><tr><th>round</th>"
+            "<th>points asked about</th><th>ratings</th><th>planned from ratings</th>"
+            "<th>chains started from</th></tr>" + rows + "</table>")
 
 
 def sources(result: dict) -> tuple[str, str]:
