@@ -480,3 +480,71 @@ def test_report_helpers_lighten_and_spell_out_the_command():
     html = _command_html(result)
     assert "options that differ from the defaults: --budget" in html
     assert "settings changed in code: particles = 800" in html
+
+
+# --------------------------------------------------------------------------- listening map: layers
+def _keys(m):
+    return [(t.meta or {}).get("key", "") for t in m.figure.data]
+
+
+def test_samples_are_drawn_over_the_real_voices_and_outlined(space):
+    """A sample on a real voice (your own take is one of the class's voices) must show."""
+    mine = space.points[[3]]
+    m = ListeningMap(space, samples={"you": mine, "HumanDiffusion": 1.2 * space.points})
+    keys = _keys(m)
+    last_voice = max(i for i, k in enumerate(keys) if k.startswith("group:"))
+    you, hd = keys.index("samples:you"), keys.index("samples:HumanDiffusion")
+    assert you > last_voice and hd > last_voice              # on top of every voice trace
+    assert keys[-2:] == ["history", "playing"]                # the points heard stay on top
+    one = m.figure.data[you].marker
+    voice = m.figure.data[last_voice].marker
+    assert one.opacity == 1.0 and one.line.width >= 2 and one.size >= 10   # a few: large, rimmed
+    assert one.line.color != "white" and one.line.color.upper() != one.color.upper()
+    cloud = m.figure.data[hd].marker
+    assert cloud.line.width > 0 and cloud.size < voice.size   # a cloud: small, thin dark rim
+    assert cloud.color == PALETTE["humandiffusion"]
+    assert one.color != cloud.color
+    assert np.allclose(m.figure.data[you].x, mine[:, 0])      # drawn where the voice is
+    assert np.array_equal(m.click_point("samples:you", 0), mine[0])   # and plays that point
+
+
+def test_sample_colours_name_the_method_and_never_repeat():
+    from hd_widgets.widgets.listening import sample_colors
+    c = sample_colors(["your HumanDiffusion", "HumanGAN", "you", "them"])
+    assert c["your HumanDiffusion"] == PALETTE["humandiffusion"]
+    assert c["HumanGAN"] == PALETTE["humangan"]
+    assert len(set(c.values())) == 4                           # two other sets: two colours
+
+
+def test_a_collapsed_set_stays_under_the_voices(space):
+    m = ListeningMap(space, samples={"HumanGAN": np.tile([[0.3, 0.2]], (50, 1))})
+    keys = _keys(m)
+    first_voice = min(i for i, k in enumerate(keys) if k.startswith("group:"))
+    assert keys.index("samples:HumanGAN") < first_voice       # one large marker hides no voice
+    assert m.figure.data[keys.index("samples:HumanGAN")].name == "HumanGAN: all 50 here"
+
+
+def test_legend_rows_wrap_like_plotly():
+    from hd_widgets.views.style import legend_rows
+    assert legend_rows([], 600) == 1
+    assert legend_rows(["a" * 10] * 3, 600) == 1
+    assert legend_rows(["a" * 40] * 3, 600) == 3               # one long entry per row
+    assert legend_rows(["x <b>y</b>"], 50) == 1                 # tags take no room
+
+
+@pytest.mark.parametrize("samples", [None, {"you": np.zeros((1, 2))},
+                                     {"your HumanDiffusion": np.ones((40, 2)),
+                                      "HumanGAN": -np.ones((40, 2))}])
+def test_the_legend_sits_below_the_axis_title_with_room_for_every_row(space, samples):
+    from hd_widgets.views.style import (AXIS_DEPTH_PX, LEGEND_GAP_PX, LEGEND_ROW_PX,
+                                              legend_rows)
+    m = ListeningMap(space, samples=samples, D=D)
+    lay = m.figure.layout
+    plot = lay.height - lay.margin.t - lay.margin.b
+    names = [t.name for t in m.figure.data if t.type == "scatter" or t.showlegend]
+    rows = legend_rows([n for n in names if n != "click anywhere"], lay.width - lay.margin.l
+                       - lay.margin.r)
+    assert lay.legend.yanchor == "top" and lay.legend.orientation == "h"
+    assert -lay.legend.y * plot == pytest.approx(AXIS_DEPTH_PX + LEGEND_GAP_PX)  # px under the axis
+    assert lay.margin.b >= AXIS_DEPTH_PX + LEGEND_GAP_PX + rows * LEGEND_ROW_PX  # every row fits
+    assert plot >= 390                                          # more rows: a taller figure

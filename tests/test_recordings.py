@@ -258,3 +258,89 @@ def test_a_new_take_never_replaces_another(tmp_path, monkeypatch, vowel):
     third = voices.add("eve", vowel * 0.5)
     assert third.name == "eve-3.wav" and first.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["eve-1.wav", "eve-2.wav", "eve-3.wav"]
+
+
+# --------------------------------------------------------------------------- the folder's truth
+def test_the_recorder_shows_a_deletion_made_in_code_at_once(tmp_path, vowel):
+    """Notebook 8: the recorder kept your take, then ``voices.delete_all(ME)`` (another
+    ClassRecordings of the same folder, named by another path) removes it."""
+    folder = tmp_path / "class"
+    rec = Recorder(folder, speaker="you", group="woman")
+    rec.receive(to_wav(vowel))
+    rec.keep()
+    rec.receive(to_wav(vowel))
+    rec.keep()
+    assert rec.recordings == ["woman/you-1.wav", "woman/you-2.wav"] and rec.status == "kept"
+    voices = ClassRecordings(tmp_path / "." / "class" / ".." / "class")   # the same folder
+    voices.delete("you", "woman/you-1.wav")
+    assert rec.recordings == ["woman/you-2.wav"]                   # at once, no interaction
+    assert rec._mine.options == ("woman/you-2.wav",) and rec.status == "kept"
+    assert "Kept as woman/you-2.wav" in rec.message                # that one is still there
+    assert voices.delete_all("you") == ["woman/you-2.wav"]
+    assert rec.recordings == [] and rec._mine.options == ()
+    assert rec._takes_row.layout.display == "none"                 # no takes row, no Delete
+    assert rec.status == "ready" and "Kept as" not in rec.message
+    assert "woman/you-2.wav was deleted from the class folder" in rec.message
+    assert "no takes there now" in rec.message
+    ClassRecordings(folder).add("you", vowel, group="woman")       # a take added in code
+    assert rec.recordings == ["woman/you-1.wav"]
+
+
+def test_others_takes_leave_the_list_alone(tmp_path, vowel):
+    rec = Recorder(tmp_path, speaker="ana")
+    rec.receive(to_wav(vowel))
+    rec.keep()
+    message = rec.message
+    voices = ClassRecordings(tmp_path)
+    voices.add("ben", vowel)
+    voices.delete_all("ben")
+    assert rec.recordings == ["ana-1.wav"] and rec.message == message
+
+
+def test_refresh_and_delete_see_changes_made_elsewhere(tmp_path, vowel, monkeypatch):
+    """A change no ClassRecordings of this kernel announced (another kernel, a file manager)
+    shows on refresh(), on Record and on Delete."""
+    rec = Recorder(tmp_path, speaker="cleo")
+    rec.receive(to_wav(vowel))
+    rec.keep()
+    (tmp_path / "cleo-1.wav").unlink()                    # behind the recorder's back
+    assert rec.recordings == ["cleo-1.wav"]               # not announced: not seen yet
+    assert rec.delete("cleo-1.wav") is False              # the Delete button on a stale list
+    assert "already gone" in rec.message and rec.recordings == [] and rec.status == "ready"
+    ClassRecordings(tmp_path, level_db=None)              # (a fresh instance changes nothing)
+    sf.write(tmp_path / "cleo-2.wav", vowel, SR, subtype="PCM_16")   # copied in by hand
+    assert rec.refresh() == ["cleo-2.wav"] and rec._mine.value == "cleo-2.wav"
+    (tmp_path / "cleo-2.wav").unlink()
+    rec._on_mic(rec._mic, {"type": "phase", "phase": "countdown"}, [])   # Record pressed
+    assert rec.recordings == [] and rec.status == "countdown"
+    assert rec.delete("nobody-1.wav") is False and "not one of 'cleo'" in rec.message
+
+
+def test_watchers_are_told_and_a_closed_recorder_is_not(tmp_path, vowel):
+    voices = ClassRecordings(tmp_path)
+    seen = []
+    stop = voices.watch(seen.append)
+    path = voices.add("dan", vowel)
+    voices.delete("dan", "dan-1.wav")
+    assert seen == [{"action": "added", "speaker": "dan", "name": "dan-1.wav"},
+                    {"action": "deleted", "speaker": "dan", "name": "dan-1.wav"}]
+    stop()
+    stop()                                                 # idempotent
+    voices.add("dan", vowel)
+    assert len(seen) == 2 and path.exists()
+    rec = Recorder(tmp_path, speaker="dan")
+    rec.close()
+    voices.delete_all("dan")
+    assert rec.recordings == ["dan-1.wav"]                 # closed: no longer follows
+
+
+def test_a_failing_watcher_does_not_undo_a_delete(tmp_path, vowel, caplog):
+    voices = ClassRecordings(tmp_path)
+    voices.add("eve", vowel)
+
+    def broken(change):
+        raise RuntimeError("display gone")
+    stop = voices.watch(broken)
+    voices.delete("eve", "eve-1.wav")
+    stop()
+    assert voices.list("eve") == [] and "display gone" in caplog.text

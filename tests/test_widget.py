@@ -238,3 +238,62 @@ def test_repr_and_close(make, plan):
     assert text.startswith("RatingWidget(plan='nes', rater='ann'") and "rated=0/8" in text
     w.close()
     assert w.comm is None and all(s.comm is None for s in w._sliders)
+
+
+# --------------------------------------------------------------------------- a study in rounds
+@pytest.fixture(scope="module")
+def finished_study(tmp_path_factory, space):
+    """A small study (3 rounds, 40 pages) rated to the end through its widget; the widget
+    and its cloud are checked at 0 ratings, after 3 pages and at the end."""
+    from hd_widgets.ratings.listeners import SimulatedListener
+    from hd_widgets.study.rounds import RoundsConfig, RoundsStudy
+    from hd_widgets.widgets.study import StudyWidget
+    store = RatingsStore(tmp_path_factory.mktemp("study") / "s.sqlite")
+    study = RoundsStudy(store, space.points, RoundsConfig(budget=80, steps=200, particles=300,
+                                                          final_networks=2), name="s")
+    w = StudyWidget(space, study, "you", poll_s=None)
+    seen = {"start": (w.cloud.n_rated, len(w.cloud.figure.data[1].x),
+                      w.cloud.figure.layout.title.text, len(study.plans()[0]))}
+    lis = SimulatedListener.from_data(space.points, seed=1, name="you")
+    w.answer_with(lis, n=3)
+    seen["three"] = (w.cloud.n_rated, w.cloud.rated(), w.cloud.figure.layout.title.text,
+                     {r.query for r in store.ratings(study.plans()[0].name)})
+    w.answer_with(lis)
+    yield w, study, seen
+    w.close()
+    study.close()
+    store.close()
+
+
+def test_the_cloud_draws_only_the_pages_rated(finished_study):
+    w, study, seen = finished_study
+    n, drawn, title, planned = seen["start"]
+    assert (n, drawn) == (0, 0) and planned > 0                # planned pages are not "rated"
+    assert "0 pages rated" in title
+    n, rated, title, answered = seen["three"]
+    first = study.plans()[0]
+    assert n == 3 and len(answered) == 3 and "3 pages rated" in title
+    want = np.array([q.points.mean(axis=0) for q in first if q.index in answered])
+    assert np.allclose(np.sort(rated, axis=0), np.sort(want, axis=0))   # each page's centre
+    names = [t.name for t in w.cloud.figure.data]
+    assert names == ["model's samples (cloud)", "pages rated so far", "real voices"]
+    assert w.cloud.n_rated == sum(len(p) for p in study.plans()) == 40
+    assert "40 pages rated" in w.cloud.figure.layout.title.text
+
+
+def test_the_cloud_legend_is_under_the_axis_title(finished_study):
+    from hd_widgets.views.style import AXIS_DEPTH_PX, LEGEND_GAP_PX, LEGEND_ROW_PX
+    lay = finished_study[0].cloud.figure.layout
+    plot = lay.height - lay.margin.t - lay.margin.b
+    assert -lay.legend.y * plot == pytest.approx(AXIS_DEPTH_PX + LEGEND_GAP_PX)
+    assert lay.margin.b >= AXIS_DEPTH_PX + LEGEND_GAP_PX + LEGEND_ROW_PX
+    assert lay.width == 760 and lay.legend.yanchor == "top"
+
+
+def test_a_finished_study_says_so_of_the_whole_study(finished_study):
+    w, study, _ = finished_study
+    assert study.finished("you") and w.finished and w.query is None
+    says = ("every round of the study is rated (3 rounds, 40 pages, 80 ratings)")
+    assert says in w._title.value and "queries rated" not in w._title.value
+    assert not w.submit() and says in w.status                  # Submit on a finished study
+    assert "80 of 80 ratings in all" in w._progress.value

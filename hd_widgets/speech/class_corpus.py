@@ -20,16 +20,28 @@ owner may withdraw. :meth:`ClassRecordings.delete` removes one of a speaker's ow
 (and any cached WORLD analysis that holds it, see ``space.cache_dir``); the next space
 fitted on the folder no longer has it.
 
+Watching the folder: :meth:`ClassRecordings.watch` registers a callback that runs after
+every take added to or deleted from the folder by any ``ClassRecordings`` of this process
+(folders are matched by their real path), so a widget that shows the folder (the
+recorder's list of takes) follows a deletion made in code on another instance. Changes
+made by other processes (a classmate's kernel, a file manager) are not announced: a
+reader sees them the next time it lists the folder.
+
 Speaker ids and groups become file and folder names, so they are checked
 (:func:`check_name`): stripped, 1 to 40 characters, letters, digits, spaces and ``. _ + @ -``,
 starting with a letter or digit: no path separators, no ``..``, nothing hidden.
 """
 from __future__ import annotations
 
+import inspect
+import logging
 import os
 from pathlib import Path
 import re
 import secrets
+import threading
+from typing import Callable
+import weakref
 
 import numpy as np
 import soundfile as sf
@@ -44,6 +56,10 @@ KEEP_LEVEL_DB = -20.0   # RMS level every kept take is stored at
 KEEP_PEAK = 0.9         # ... unless that would put a sample above this (then less gain)
 _NAME = re.compile(r"^[^\W_][\w .+@-]{0,39}$")
 _FILE = re.compile(r"^(?P<speaker>.+)-(?P<n>[0-9]+)\.wav$")
+_log = logging.getLogger(__name__)
+# real path of a folder -> {token: callback, or a weak reference to a bound method}
+_WATCHERS: dict[str, dict[int, object]] = {}
+_WATCH_LOCK = threading.Lock()
 
 
 def check_name(value: str, what: str = "speaker id") -> str:
@@ -79,11 +95,55 @@ class ClassRecordings:
     ['tenors/alex-1.wav']
     >>> voices.delete("alex", "tenors/alex-1.wav")
     >>> space = FeatureSpace.fit(voices.corpus(), d=2)       # = Corpus.from_folder(folder)
+    >>> stop = voices.watch(print)    # told of every add and delete in the folder
     """
 
     def __init__(self, folder: str | Path, *, level_db: float | None = KEEP_LEVEL_DB):
         self.folder = Path(folder)
         self.level_db = level_db
+        self._key = os.path.realpath(self.folder)       # what watchers of the folder share
+
+    # ------------------------------------------------------------------ watching
+    def watch(self, callback: Callable[[dict], None]) -> Callable[[], None]:
+        """Call ``callback(change)`` after every take added to or deleted from this folder
+        by any ``ClassRecordings`` of this process (the same folder by its real path).
+
+        ``change`` is ``{"action": "added" or "deleted", "speaker": str, "name": str}``
+        (``name`` relative to the folder). A bound method is held weakly (a widget that
+        is garbage-collected stops being called); any other callable strongly. An
+        exception in a callback is logged and does not undo the change.
+
+        Returns
+        -------
+        A function that stops the watching (idempotent).
+        """
+        held = weakref.WeakMethod(callback) if inspect.ismethod(callback) else callback
+        token = id(held)
+        with _WATCH_LOCK:
+            _WATCHERS.setdefault(self._key, {})[token] = held
+
+        def unwatch() -> None:
+            with _WATCH_LOCK:
+                watchers = _WATCHERS.get(self._key, {})
+                watchers.pop(token, None)
+                if not watchers:
+                    _WATCHERS.pop(self._key, None)
+        return unwatch
+
+    def _announce(self, action: str, speaker: str, name: str) -> None:
+        with _WATCH_LOCK:
+            watchers = list(_WATCHERS.get(self._key, {}).items())
+        change = {"action": action, "speaker": speaker, "name": name}
+        for token, held in watchers:
+            callback = held() if isinstance(held, weakref.WeakMethod) else held
+            if callback is None:                     # its widget is gone
+                with _WATCH_LOCK:
+                    _WATCHERS.get(self._key, {}).pop(token, None)
+                continue
+            try:
+                callback(change)
+            except Exception:     # noqa: BLE001 - a display's error must not undo a delete
+                _log.exception("a watcher of %s failed on %s", self.folder, change)
 
     # ------------------------------------------------------------------ reading
     def _takes(self) -> list[tuple[str, str, int]]:
@@ -173,6 +233,7 @@ class ClassRecordings:
                     break
         finally:
             tmp.unlink(missing_ok=True)
+        self._announce("added", who, final.relative_to(self.folder).as_posix())
         return final
 
     def _level(self, x: np.ndarray) -> np.ndarray:
@@ -207,6 +268,7 @@ class ClassRecordings:
             except OSError:
                 pass
         _forget_analyses(name)
+        self._announce("deleted", check_name(speaker), name)
 
     def delete_all(self, speaker: str) -> list[str]:
         """Delete every take of ``speaker``; returns the names deleted."""

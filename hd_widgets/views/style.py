@@ -9,6 +9,7 @@ a colour means the same thing in every figure. Kinds are named as
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import plotly.graph_objects as go
@@ -17,7 +18,7 @@ from ..ratings import kinds
 
 __all__ = ["PALETTE", "GROUP_COLORS", "GROUP_SYMBOLS", "KIND_NAMES", "TEMPLATE",
            "D_COLORSCALE", "color_of", "axis_title", "nice_scale", "apply_look", "titled",
-           "wrap_words", "translucent"]
+           "wrap_words", "translucent", "legend_below", "legend_rows"]
 
 # Okabe-Ito colours: distinct for colour-blind viewers and on a washed-out projector.
 PALETTE: dict[str, str] = {
@@ -145,3 +146,63 @@ def apply_look(fig: go.Figure, title: str | None = None, **layout) -> go.Figure:
                                      pad=dict(b=below + NOTE_PAD_PX * title.count("<br>"))))
     return fig
 
+
+# A horizontal legend under a plot's x axis, in pixels (the template's fonts: ticks and
+# axis title 16 px, legend 14 px; measured in Chromium): from the plot area's bottom edge
+# to the bottom of the axis title, the gap kept under it (a row of the legend box is
+# LEGEND_ROW_PX, above), and
+# what one entry costs besides its text (symbol, gaps) and per character of its text
+# (generous, so a legend is never wider than estimated).
+AXIS_DEPTH_PX = 64
+LEGEND_GAP_PX = 14
+LEGEND_ENTRY_PX = 46
+LEGEND_CHAR_PX = 7.4
+
+
+def _legend_names(fig) -> list[str]:
+    """Names of the traces the legend may list (empty ones too: they fill up later)."""
+    out = []
+    for tr in fig.data:
+        shown = tr.showlegend
+        if shown is False or (shown is None and tr.type not in ("scatter", "scattergl")):
+            continue
+        if tr.name:
+            out.append(str(tr.name))
+    return out
+
+
+def legend_rows(names, width: float) -> int:
+    """Rows a horizontal legend of entries ``names`` takes in ``width`` pixels (Plotly
+    fills a row left to right and wraps an entry that does not fit)."""
+    rows, used = 0, width
+    for name in names:
+        text = re.sub(r"<[^>]+>", "", str(name))
+        w = LEGEND_ENTRY_PX + LEGEND_CHAR_PX * len(text)
+        if used + w > width and used > 0:
+            rows, used = rows + 1, 0.0
+        used += w
+    return max(rows, 1)
+
+
+def legend_below(fig, *, width: float, height: float, top: float, left: float = 80,
+                 right: float = 30, names=None, plot_height: float | None = None) -> None:
+    """Put ``fig``'s legend (horizontal) under its x-axis title, never on it.
+
+    Plotly places a legend in fractions of the plot area, so "y = -0.16" lands wherever
+    that is in pixels, and an axis title sits a fixed number of pixels under the axis:
+    at some heights they overlap. Here the bottom margin is made to hold the axis (ticks
+    and title, :data:`AXIS_DEPTH_PX`), a gap and every row the legend can need (estimated
+    from its entries' names, ``names`` or the traces', at ``width``), and the legend's top
+    is put just under the axis title in pixels. With ``plot_height`` the figure grows by
+    what the legend takes, so the plot area keeps that height; else its height is
+    ``height``. Sets ``height``, ``margin`` and ``legend`` of the layout.
+    """
+    names = _legend_names(fig) if names is None else list(names)
+    rows = legend_rows(names, width - left - right)
+    bottom = AXIS_DEPTH_PX + LEGEND_GAP_PX + rows * LEGEND_ROW_PX + 12
+    if plot_height is not None:
+        height = max(height, top + plot_height + bottom)
+    plot = height - top - bottom
+    fig.update_layout(height=height, margin=dict(t=top, b=bottom, l=left, r=right),
+                      legend=dict(orientation="h", x=0, xanchor="left", yanchor="top",
+                                  y=-(AXIS_DEPTH_PX + LEGEND_GAP_PX) / plot))

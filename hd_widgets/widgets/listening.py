@@ -13,6 +13,12 @@ heard. Clicks on a real voice, a sample or a history marker play that exact poin
 (for d > 2 its own full coordinates); Plotly gives markers within 20 px priority over the
 heatmap cell.
 
+Drawing order: the click-catching heatmap, D's region, the real voices, then the samples
+on top of them (outlined in a dark shade of their colour, so one that sits on a real voice,
+such as your own take among the class's voices, still shows), then the points heard. A
+set of samples that has collapsed onto one spot is one large marker under the voices. The
+legend sits below the x-axis title, with the room it needs kept free (:func:`~hd_widgets.views.style.legend_below`).
+
 The map is an ipywidgets ``VBox`` (caption, figure, player, history buttons) whose state
 is its traits: ``point`` (the point last played), ``source`` (what was clicked) and
 ``n_clicks``. :meth:`ListeningMap.click` and :meth:`ListeningMap.click_point` are the
@@ -37,11 +43,34 @@ from ..views.fields import region_traces
 from ..views.plane import Plane, extent_of
 from ..views.samples import collapsed
 from ..views.source import source_text
-from ..views.style import (GROUP_COLORS, GROUP_SYMBOLS, PALETTE, TEMPLATE, axis_title,
-                           color_of)
+from ..views.style import (AXIS_DEPTH_PX, GROUP_COLORS, GROUP_SYMBOLS, LEGEND_GAP_PX,
+                           LEGEND_ROW_PX, PALETTE, TEMPLATE, axis_title, color_of, legend_below)
 from .lifetime import close_tree
 
 __all__ = ["ListeningMap", "listening_map"]
+
+FEW_SAMPLES = 30          # a set this small is drawn as large, opaque, outlined markers
+
+def _dark(hex_color: str, f: float = 0.45) -> str:
+    """A dark shade of a colour (its outline): "#RRGGBB" scaled toward black."""
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return "#{:02X}{:02X}{:02X}".format(*(int(round(c * f)) for c in (r, g, b)))
+
+
+def sample_colors(names) -> dict[str, str]:
+    """The colour of each set of samples: a method's own palette colour when its name
+    names it ("your HumanDiffusion" is HumanDiffusion's vermillion), else the extra
+    colours in turn (two other sets never share one)."""
+    out, extra = {}, 0
+    for name in names:
+        low = str(name).lower()
+        kind = next((k for k in ("humandiffusion", "humangan") if k in low), low)
+        if kind in PALETTE:
+            out[name] = PALETTE[kind]
+        else:
+            out[name] = color_of(kind, extra)
+            extra += 1
+    return out
 
 
 class ListeningMap(widgets.VBox):
@@ -130,18 +159,18 @@ class ListeningMap(widgets.VBox):
         if D is not None:
             fig.add_traces(region_traces(D, self.plane, self.extent, showscale=False,
                                          label=D_label))
-        for name, pts in sample_sets.items():   # under the voices; small and translucent,
-            # so a cloud does not hide the region; a collapsed set is one large marker
-            one_spot = collapsed(self.plane.xy(pts), self.extent)
-            tr = self._markers(f"samples:{name}", pts,
-                               name=f"{name}: all {len(pts)} here" if one_spot else name,
-                               color=color_of(name.lower()), size=22 if one_spot else 7)
-            tr.marker.opacity = 1.0 if one_spot else 0.6
-            tr.marker.line = dict(width=3, color="#111111") if one_spot else dict(width=0)
-            fig.add_trace(tr)
+        colors = sample_colors(sample_sets)
+        spots = {name: collapsed(self.plane.xy(pts), self.extent)
+                 for name, pts in sample_sets.items()}
+        for name, pts in sample_sets.items():   # a collapsed set: one large marker, under
+            if spots[name]:                     # the voices so it hides none of them
+                fig.add_trace(self._samples(name, pts, colors[name], one_spot=True))
         if show_data:
             for g in dict.fromkeys(np.asarray(space.groups, dtype=str)):
                 fig.add_trace(self._voices(g))
+        for name, pts in sample_sets.items():   # on top of the voices, outlined
+            if not spots[name]:
+                fig.add_trace(self._samples(name, pts, colors[name], one_spot=False))
         fig.add_trace(go.Scatter(x=[], y=[], mode="markers+text", name="heard before",
                                  meta={"key": "history"}, textposition="top center",
                                  textfont=dict(size=14, color="#7A5200"),
@@ -156,12 +185,14 @@ class ListeningMap(widgets.VBox):
         self._points["history"] = np.zeros((0, d))
         self._points["playing"] = np.zeros((0, d))
         xt, yt = (axis_title(k, self._explained(k)) for k in self.plane.dims)
-        fig.update_layout(template=TEMPLATE, height=height, width=height + 80,
+        fig.update_layout(template=TEMPLATE, width=height + 80,
                           title=self.plane.title(title, source_text(source),
                                                  f"shading: {D_label}" if D_label and D is not None
-                                                 else ""), hovermode="closest",
-                          legend=dict(orientation="h", y=-0.16, x=0, yanchor="top"),
-                          margin=dict(t=90, b=150))
+                                                 else ""), hovermode="closest")
+        # the map keeps the plot area it has with a one-row legend; more rows add height
+        legend_below(fig, width=height + 80, height=height, top=90,
+                     plot_height=height - 90 - (AXIS_DEPTH_PX + LEGEND_GAP_PX
+                                                + 2 * LEGEND_ROW_PX + 12))
         fig.update_xaxes(range=self.extent[0], title_text=xt, constrain="domain")
         fig.update_yaxes(range=self.extent[1], title_text=yt, scaleanchor="x", scaleratio=1,
                          constrain="domain")
@@ -207,6 +238,21 @@ class ListeningMap(widgets.VBox):
         tr.customdata = np.column_stack([names, np.full(len(names), group)])
         tr.hovertemplate = ("<b>%{customdata[0]}</b> (%{customdata[1]})<br>"
                             "(%{x:.2f}, %{y:.2f})<br>click to hear this voice<extra></extra>")
+        return tr
+
+    def _samples(self, name: str, pts: np.ndarray, color: str, *, one_spot: bool) -> go.Scatter:
+        """A set of samples: a collapsed one as one large black-rimmed marker; a few
+        (your takes) as large opaque markers with a thick dark rim, which show even on top
+        of a real voice; a cloud as small translucent ones with a thin dark rim, so the
+        region stays visible and the legend's dot reads on white."""
+        few = len(pts) <= FEW_SAMPLES
+        size = 22 if one_spot else 10 if few else 7
+        tr = self._markers(f"samples:{name}", pts,
+                           name=f"{name}: all {len(pts)} here" if one_spot else name,
+                           color=color, size=size)
+        tr.marker.opacity = 1.0 if one_spot or few else 0.6
+        tr.marker.line = (dict(width=3, color="#111111") if one_spot else
+                          dict(width=2 if few else 0.75, color=_dark(color)))
         return tr
 
     def _markers(self, key: str, pts: np.ndarray, *, name: str, color: str, size: float,

@@ -19,7 +19,7 @@ from ..method.estimation import EstimateOptions, from_plan
 from ..method.pairs import PairRatings
 from ..views.fields import auto_scale, quiver_xy
 from ..views.plane import Plane, extent_of
-from ..views.style import PALETTE, apply_look
+from ..views.style import PALETTE, apply_look, legend_below
 from ..speech.space import FeatureSpace
 from ..ratings.store import RatingsStore
 from .checks import rater_problem
@@ -72,8 +72,8 @@ class LiveGradient(W.VBox):
         ])
         # trace names never change after this (the arrow scale goes in the title), so a
         # redraw of a FigureWidget never leaves a legend entry to Plotly's "trace N"
-        apply_look(fig, self._title(0, 1.0), width=640, height=600,
-                   legend=dict(orientation="h", yanchor="top", y=-0.16, x=0))
+        apply_look(fig, self._title(0, 1.0), width=640, height=600)
+        legend_below(fig, width=640, height=600, top=fig.layout.margin.t)
         fig.update_xaxes(range=list(self.extent[0]), title_text=xt)
         fig.update_yaxes(range=list(self.extent[1]), scaleanchor="x", scaleratio=1,
                          title_text=yt)

@@ -450,13 +450,18 @@ class RatingWidget(RatingCard):
             self._title.value = (f"<b>Query #{q.index + 1}</b> of plan <i>{self.plan.name}</i> — "
                                  "how natural is each clip? (0 = unnatural, 1 = natural)")
         elif self.finished:
-            self._title.value = f"<b>Finished</b>: all {total} queries rated. Thank you!"
+            self._title.value = self._finished_title(total)
         else:
             self._title.value = f"<b>{self._idle_reason()}</b>"
         for name, b in self._buttons.items():
             b.disabled = (q is None and name != "undo") or not self.rater or (
                 name == "submit" and not all(self._touched))
         self._say(message, kind)
+
+    def _finished_title(self, total: int) -> str:
+        """The card's title once the rater has answered every page of the plan (a study in
+        rounds says that of the whole study instead)."""
+        return f"<b>Finished</b>: all {total} queries rated. Thank you!"
 
     def _time_left(self, remaining: int, what: str = "") -> str:
         """"about 3 min left" (plus ``what``) at the rater's own median pace of late."""

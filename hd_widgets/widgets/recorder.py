@@ -16,6 +16,13 @@ person drives: ``recorder.receive(wav_bytes); recorder.keep()``.
 State is in traits: ``status`` (ready, countdown, recording, checking, review, refused,
 kept, error), ``message``, ``speaker``, ``group``, ``check`` (the last check's values),
 ``recordings`` (this speaker's kept takes), ``n_takes``.
+
+The list of takes shows the folder's truth: the recorder watches its folder
+(``ClassRecordings.watch``), so a take deleted in code (``voices.delete_all(ME)`` on
+another ``ClassRecordings`` of the same folder) or kept by another recorder of this kernel
+leaves or joins the list at once, and "Kept as ..." no longer stands once that take is
+gone. Changes made outside this kernel (another student's kernel, a file manager) show on
+:meth:`Recorder.refresh`, and whenever the recorder is used (Record, Keep, Delete).
 """
 from __future__ import annotations
 
@@ -64,6 +71,7 @@ class Recorder(W.VBox):
     RecordingCheck(ok; 2.00 s, -21 dBFS, ...)
     >>> rec.keep()                           # the Keep button: writes tenors/alex-1.wav
     >>> rec.recordings, rec.delete("tenors/alex-1.wav")
+    >>> rec.refresh()                        # re-read the folder (changed by another kernel)
     """
 
     status = Unicode("ready", help="What the recorder is doing: 'ready' (press Record), "
@@ -82,7 +90,9 @@ class Recorder(W.VBox):
     check = Dict(help="The last take's check (RecordingCheck.to_dict(): ok, problem, message, "
                  "seconds, level_db, clipped, voiced, f0_hz, harmonic, noisy); {} before one.")
     recordings = List(Unicode(), help="This speaker's kept takes in the folder (names relative "
-                      "to it), refreshed after every keep and delete.")
+                      "to it), as the folder has them: updated after every take added or "
+                      "deleted through any ClassRecordings of this kernel, on refresh(), and "
+                      "when the recorder is used.")
     n_takes = Int(0, help="Takes received (from the page or receive()).")
 
     def __init__(self, folder: str | Path | ClassRecordings, speaker: str = "", group: str = "",
@@ -92,6 +102,8 @@ class Recorder(W.VBox):
         self.limits = limits
         self.take: np.ndarray | None = None          # the take under review, 16 kHz
         self.last_check: RecordingCheck | None = None
+        self._kept: str | None = None                # the take "Kept as ..." is about
+        self._seen: set[str] = set()                 # takes the list has shown
         self._mic = MicCapture(seconds=float(seconds), countdown=int(countdown),
                                sample_rate=SAMPLE_RATE)
         self._mic.on_msg(self._on_mic)
@@ -126,6 +138,7 @@ class Recorder(W.VBox):
                          layout=W.Layout(width="fit-content", padding="6px",
                                          border="1px solid #ccc"))
         self.add_class("hd-recorder")
+        self._unwatch = self.voices.watch(self._folder_changed)
         for name, value in (("speaker", speaker), ("group", group)):
             if str(value).strip():
                 setattr(self, name, value)           # a bad id given in code raises here
@@ -173,6 +186,7 @@ class Recorder(W.VBox):
         path = self.voices.add(self.speaker, self.take, SAMPLE_RATE, group=self.group)
         name = path.relative_to(self.voices.folder).as_posix()
         self.take = None
+        self._kept = name
         self._show_take(None)
         self._refresh()
         self._set("kept", f"Kept as {name} in {self.voices.folder}. Record another take, or "
@@ -186,16 +200,42 @@ class Recorder(W.VBox):
         self._set("ready", "Press Record, wait for the countdown, then hold “aaah”.")
 
     def delete(self, name: str) -> bool:
-        """Delete one of this speaker's kept takes (the Delete button); False if not theirs."""
+        """Delete one of this speaker's kept takes (the Delete button); False if not theirs
+        (or already gone: then the list is brought up to date and the message says so)."""
+        self.refresh()
+        after = self.status if self.status in ("review", "refused") else "ready"
+        if self.speaker and name not in self.recordings and name in self._seen:
+            self._set(after, f"{name} is already gone from the class folder (deleted "
+                      "elsewhere).")
+            return False
         try:
             self.voices.delete(self.speaker, name)
         except ValueError as err:
             self._set(self.status, f"Not deleted: {err}")
             return False
         self._refresh()
-        self._set(self.status if self.status in ("review", "refused") else "ready",
-                  f"Deleted {name}: it is gone from the class folder.")
+        self._set(after, f"Deleted {name}: it is gone from the class folder.")
         return True
+
+    def refresh(self) -> list[str]:
+        """Re-read this speaker's takes from the folder and show them (what the recorder
+        does by itself after a change made in this kernel; call it after a change made
+        elsewhere). A take that "Kept as ..." spoke of and that is gone is said to be gone.
+        Returns :attr:`recordings`."""
+        self._refresh()
+        if self._kept is not None and self._kept not in self.recordings:
+            gone, self._kept = self._kept, None
+            if self.status == "kept":
+                self._set("ready", f"{gone} was deleted from the class folder. "
+                          + (f"Your takes there: {', '.join(self.recordings)}. "
+                             if self.recordings else "You have no takes there now. ")
+                          + "Press Record to record a new one.")
+        return self.recordings
+
+    def _folder_changed(self, change: dict) -> None:
+        """A take was added to or deleted from the folder in this kernel (any ClassRecordings)."""
+        if self.speaker and change.get("speaker") == self.speaker:
+            self.refresh()
 
     # ------------------------------------------------------------------ identity
     @validate("speaker", "group")
@@ -218,6 +258,7 @@ class Recorder(W.VBox):
         if box.value != change["new"]:
             box.value = change["new"]
         if change["name"] == "speaker":
+            self._kept = None
             self._refresh()
             if self.status in ("ready", "kept"):
                 self._set(self.status, f"Recording as {change['new']}: press Record, wait for "
@@ -234,6 +275,8 @@ class Recorder(W.VBox):
         kind = content.get("type")
         if kind == "phase":
             phase = content.get("phase")
+            if phase == "countdown":
+                self.refresh()                 # the folder may have changed elsewhere
             self._set("checking" if phase == "decoding" else phase,
                       {"countdown": "Get ready: take a breath and start “aaah” as the count ends.",
                        "recording": "The microphone is on: keep the “aaah” steady until the "
@@ -272,12 +315,15 @@ class Recorder(W.VBox):
 
     def _refresh(self) -> None:
         self.recordings = self.voices.list(self.speaker) if self.speaker else []
+        self._seen.update(self.recordings)
         self._mine.options = self.recordings
         self._mine.value = self.recordings[-1] if self.recordings else None   # the newest
         self._takes_row.layout.display = None if self.recordings else "none"
 
     def close(self) -> None:
-        """Close the recorder and every control in it."""
+        """Close the recorder and every control in it (and stop watching the folder)."""
+        if hasattr(self, "_unwatch"):
+            self._unwatch()
         for w in (self._mic, self._speaker_box, self._group_box, self._status, self._player,
                   self._keep, self._retry, self._mine, self._delete, self._take_row,
                   self._takes_row, *self.children):

@@ -13,8 +13,10 @@ With a per-rater order (``RoundsStudy(..., shared=...)``) every rater may answer
 of a round, so nobody waits; the round closes when the class has covered it.
 
 :class:`StudyCloud` draws where the model's samples went after each round, over the real
-voices and the points rated so far: a student watches the cloud spread and a phantom
-region vanish once it is rated.
+voices and the pages rated so far (by anyone, each at the centre of its pair; a page of
+the round not yet rated is not drawn): a student watches the cloud spread and a phantom
+region vanish once it is rated. Its legend sits under the x-axis title
+(:func:`~hd_widgets.views.style.legend_below`).
 """
 from __future__ import annotations
 
@@ -26,9 +28,10 @@ import numpy as np
 import plotly.graph_objects as go
 from traitlets import Bool, Int
 
-from ..ratings.plan import Query, nes_arrays
+from ..ratings.plan import Query
 from ..views.plane import Plane, extent_of
 from ..views.style import PALETTE, apply_look
+from ..views.style import legend_below
 from .ownership import OwnSubmissions
 from .rating import RatingWidget
 
@@ -36,45 +39,61 @@ __all__ = ["StudyWidget", "StudyCloud"]
 
 
 class StudyCloud(W.VBox):
-    """The model's cloud after the latest round, over the real voices and the rated points.
+    """The model's cloud after the latest round, over the real voices and the pages rated.
 
     Parameters
     ----------
     study : RoundsStudy
     dims : (int, int)     the two components shown when d > 2.
     n_show : int          particles drawn (a thinned sample of the cloud).
+    width, height : int   of the figure, in pixels.
     """
 
     shown_round = Int(-1, help="The round whose cloud is drawn (-1: none yet).")
+    n_rated = Int(0, help="Pages of the study rated so far (by anyone), the marks drawn.")
 
-    def __init__(self, study, *, dims: tuple[int, int] = (0, 1), n_show: int = 800) -> None:
+    def __init__(self, study, *, dims: tuple[int, int] = (0, 1), n_show: int = 800,
+                 width: int = 760, height: int = 560) -> None:
         self.study, self.n_show = study, int(n_show)
         self.plane = Plane(study.data.shape[1], dims, None)
         pts = self.plane.xy(study.data)
         fig = go.Figure([
             go.Scatter(x=[], y=[], mode="markers", name="model's samples (cloud)",
-                       marker=dict(color=PALETTE["humandiffusion"], size=4, opacity=0.35)),
-            go.Scatter(x=[], y=[], mode="markers", name="points rated so far",
-                       marker=dict(color=PALETTE["periphery"], size=5, symbol="x")),
+                       marker=dict(color=PALETTE["humandiffusion"], size=4, opacity=0.35),
+                       hovertemplate="a sample of the model<br>(%{x:.2f}, %{y:.2f})"
+                                     "<extra></extra>"),
+            go.Scatter(x=[], y=[], mode="markers", name="pages rated so far",
+                       marker=dict(color=PALETTE["periphery"], size=6, symbol="x"),
+                       hovertemplate="a page rated here (the centre of its pair)<br>"
+                                     "(%{x:.2f}, %{y:.2f})<extra></extra>"),
             go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", name="real voices",
-                       marker=dict(color=PALETTE["real"], size=8, line=dict(width=1, color="white"))),
+                       marker=dict(color=PALETTE["real"], size=8, line=dict(width=1, color="white")),
+                       hovertemplate="a real voice<br>(%{x:.2f}, %{y:.2f})<extra></extra>"),
         ])
         ext = extent_of(pts, pad=0.6)
         a, b = self.plane.axis_titles()
-        apply_look(fig, "Rounds: the model's cloud appears after round 1", height=560,
-                   legend=dict(orientation="h", yanchor="top", y=-0.16, x=0),
-                   margin=dict(l=80, r=30, t=80, b=150))
+        apply_look(fig, "Rounds: the model's cloud appears after round 1", width=int(width),
+                   margin=dict(l=80, r=30, t=80))
+        legend_below(fig, width=int(width), height=int(height), top=80)
         fig.update_xaxes(range=list(ext[0]), title_text=a)
         fig.update_yaxes(range=list(ext[1]), title_text=b, scaleanchor="x", scaleratio=1)
         self.figure = go.FigureWidget(fig)
         super().__init__([self.figure])
         self.update()
 
+    def rated(self) -> np.ndarray:
+        """Centres of the pages of every round rated so far, by anyone: shape (n, d)."""
+        centres = []
+        for plan in self.study.plans():
+            answered = {r.query for r in self.study.store.ratings(plan.name)}
+            centres += [np.mean(q.points, axis=0) for q in plan if q.index in answered]
+        return np.array(centres, dtype=np.float64).reshape(-1, self.study.data.shape[1])
+
     def update(self, *_) -> None:
-        """Redraw with the latest cloud the study has (no-op when nothing changed)."""
+        """Redraw with the pages rated so far and the latest cloud the study has."""
         clouds = self.study.clouds
-        rated = np.concatenate([nes_arrays(p)[0] for p in self.study.plans()])
-        r = self.plane.xy(rated)
+        r = self.plane.xy(self.rated())
+        pages = f"{len(r)} page{'s' if len(r) != 1 else ''} rated"
         with self.figure.batch_update():
             self.figure.data[1].x, self.figure.data[1].y = r[:, 0], r[:, 1]
             if clouds:
@@ -83,8 +102,12 @@ class StudyCloud(W.VBox):
                 self.figure.data[0].x, self.figure.data[0].y = x[:, 0], x[:, 1]
                 label = "after the final fit" if k >= self.study.config.rounds else f"after round {k}"
                 self.figure.layout.title.text = (f"The model's cloud {label}: where its samples "
-                                                 f"go ({len(rated)} points rated)")
+                                                 f"go ({pages})")
                 self.shown_round = int(k)
+            else:
+                self.figure.layout.title.text = (f"Rounds: the model's cloud appears after "
+                                                 f"round 1 ({pages})")
+        self.n_rated = len(r)
 
     def __repr__(self) -> str:
         return f"StudyCloud(study={self.study.name!r}, shown_round={self.shown_round})"
@@ -187,8 +210,24 @@ class StudyWidget(RatingWidget):
             return (f"You have rated your pages of round {self.round + 1}; waiting for the class "
                     f"({total - done} of its {total} pages left). The next round starts by itself.")
         if self.rater and hasattr(self, "study") and self.study.finished():
-            return "Finished: every round of the study is rated. Thank you!"
+            return self._study_done()
         return super()._idle_reason()
+
+    def _finished_title(self, total: int) -> str:
+        """The last round's pages are all rated: say so of the whole study, not of the round."""
+        if hasattr(self, "study") and self.study.finished():
+            return f"<b>Finished</b>{self._study_done().removeprefix('Finished')}"
+        return super()._finished_title(total)
+
+    def _study_done(self) -> str:
+        """"Finished: every round of the study is rated (3 rounds, 40 pages, 80 ratings)."."""
+        plans = self.study.plans()
+        pages = sum(self.store.progress(p.name)[0] for p in plans)        # pooled over raters
+        ratings = self.study.progress()["ratings"]
+        mine = sum(self.store.progress(p.name, self.rater)[0] for p in plans) if self.rater else 0
+        by_you = f"; {mine} of the pages by you" if self.rater and mine < pages else ""
+        return (f"Finished: every round of the study is rated ({len(plans)} rounds, {pages} "
+                f"pages, {ratings} ratings{by_you}). Thank you!")
 
     def close(self) -> None:
         self._stop.set()

@@ -9,7 +9,9 @@ browser, for what a reader notices at a glance:
 
 - a trace named like Plotly's default "trace 3" (a legend entry or hover that says nothing);
 - an axis without a title;
-- a title, a panel title or a tick label that runs past the figure's edge (it is cut).
+- a title, a panel title or a tick label that runs past the figure's edge (it is cut);
+- a legend box that overlaps an axis title or a tick label (they cannot both be read), or
+  runs past the figure's edge; measured on the drawn SVG's bounding boxes.
 
 Each figure is saved as a PNG under ``shots/<notebook>/``. The harness (a JupyterLab
 server and its helpers) is ``conftest.py`` beside this file, loaded by path.
@@ -71,8 +73,45 @@ FIGURE_PROBLEMS = """(gd) => {
     gd.querySelectorAll('.annotation-text').forEach(el => inside(el, 'annotation'));
     gd.querySelectorAll('.xtick text, .ytick text').forEach(el => inside(el, 'tick label'));
     gd.querySelectorAll('.g-xtitle text, .g-ytitle text').forEach(el => inside(el, 'axis title'));
+    // a legend box (every legend of the figure: legend, legend2, ...) on an axis title or
+    // a tick label hides it; boxes that touch or share an edge (1 px) do not count
+    const cross = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 &&
+                            Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1;
+    const words = (el) => `"${el.textContent.trim().slice(0, 60)}"`;
+    gd.querySelectorAll('.infolayer > g[class^="legend"]').forEach(lg => {
+        const bg = lg.querySelector('rect.bg');
+        if (!bg) return;
+        const r = bg.getBoundingClientRect();
+        if (r.width === 0 || r.height === 0) return;
+        const name = lg.getAttribute('class');
+        if (r.left < box.left - 2 || r.right > box.right + 2 || r.top < box.top - 2 ||
+            r.bottom > box.bottom + 2)
+            problems.push(`${name} box runs past the figure (${Math.round(r.left - box.left)}..` +
+                          `${Math.round(r.right - box.left)} x ${Math.round(r.top - box.top)}..` +
+                          `${Math.round(r.bottom - box.top)} of ${Math.round(box.width)} x ` +
+                          `${Math.round(box.height)} px)`);
+        const hit = (sel) => [...gd.querySelectorAll(sel)].filter(el => {
+            const t = el.getBoundingClientRect();
+            return t.width > 0 && t.height > 0 && el.textContent.trim() && cross(r, t);
+        });
+        const report = (els, what) => {
+            if (!els.length) return;
+            const t = els[0].getBoundingClientRect();
+            problems.push(`${name} box (${Math.round(r.top - box.top)}..` +
+                          `${Math.round(r.bottom - box.top)} px from the top) overlaps ${what} ` +
+                          els.slice(0, 4).map(words).join(', ') + (els.length > 4 ? ', ...' : '') +
+                          ` (${Math.round(t.top - box.top)}..${Math.round(t.bottom - box.top)} px)`);
+        };
+        report(hit('g[class^="g-x"][class$="title"] text, g[class^="g-y"][class$="title"] text'),
+               'axis title');
+        report(hit('.xtick text, .ytick text'), 'tick labels');
+    });
     return problems;
 }"""
+
+# ipywidgets' renderer is a panel, without the data-mime-type text and HTML outputs carry
+# (a Plotly figure's output has neither)
+WIDGET_VIEW = ".jp-OutputArea-output.lm-Panel:not([data-mime-type])"
 
 PROMPT_DONE = """(i) => { const c = document.querySelectorAll('.jp-NotebookPanel .jp-Cell')[i];
                       const p = c && c.querySelector('.jp-InputPrompt');
@@ -100,12 +139,20 @@ class Student:
         self.runs: list[CellRun] = []
 
     # ------------------------------------------------------------------ notebook
-    def open(self, notebook: Path) -> nbformat.NotebookNode:
+    def open(self, notebook: Path, edit=None) -> nbformat.NotebookNode:
         """Copy ``notebook`` into the server root (autosave must not touch ours), open it in
-        a fresh workspace, wait for the kernel, and clear every output (prompts to [ ])."""
+        a fresh workspace, wait for the kernel, and clear every output (prompts to [ ]).
+
+        ``edit(nb)``, if given, changes the copy (not the committed file) before it is
+        opened, e.g. a line setting the notebook's mode or a cell the test adds; cell
+        indices are then those of the edited copy (what the page shows)."""
         notebook = Path(notebook)
-        shutil.copy(notebook, self.lab.server.root / notebook.name)
         self.nb = nbformat.read(notebook, as_version=4)
+        if edit is None:
+            shutil.copy(notebook, self.lab.server.root / notebook.name)
+        else:
+            edit(self.nb)
+            nbformat.write(self.nb, self.lab.server.root / notebook.name)
         self.name = notebook.stem
         self.lab.open(notebook.name, timeout=90)
         self.lab.command("Edit", "editmenu:clear-all")
@@ -164,12 +211,55 @@ class Student:
             self.runs[-1].figures += out
         return out
 
+    def shows_widget(self, i: int) -> bool:
+        """True if cell ``i``'s output holds a Jupyter widget (waits until it is drawn)."""
+        views = self.cell(i).locator(WIDGET_VIEW)
+        if views.count() == 0:
+            return False
+        self.settle(i)
+        return True
+
+    def settle(self, i: int, timeout: float = 30.0) -> None:
+        """Wait until every widget view of cell ``i`` is drawn and its Plotly figures are in
+        place: a FigureWidget inside a widget is drawn after the cell has finished, so the
+        count of figures must hold still for a moment before they are looked at."""
+        self.page.wait_for_function(
+            """([i, sel]) => { const c = document.querySelectorAll('.jp-NotebookPanel .jp-Cell')[i];
+                               return [...c.querySelectorAll(sel)].every(v => v.querySelector(
+                                   '.jupyter-widgets, .js-plotly-plot, .lm-Widget')); }""",
+            arg=[i, WIDGET_VIEW], timeout=timeout * 1e3)
+        plots = self.cell(i).locator(".js-plotly-plot")
+        seen, same, t0 = -1, 0, time.monotonic()
+        while same < 3 and time.monotonic() - t0 < timeout:
+            n = plots.count()
+            same, seen = (same + 1, n) if n == seen else (0, n)
+            self.page.wait_for_timeout(300)
+
     def screenshot_cell(self, i: int, tag: str) -> Path:
+        """Save cell ``i``'s whole output as ``cellNN-tag.png``. An output taller than the
+        notebook's window (a widget with its figure below) would be cut by the window and
+        overlaid by the toolbar and status bar: for the shot the page is made taller (same
+        width, so nothing reflows) and the output scrolled to the window's top."""
         png = self.shots / self.name / f"cell{i:02d}-{tag}.png"
         png.parent.mkdir(parents=True, exist_ok=True)
         area = self.cell(i).locator(".jp-OutputArea")
         area.scroll_into_view_if_needed()
-        area.screenshot(path=str(png))
+        height = area.bounding_box()["height"]
+        window = self.page.locator(".jp-NotebookPanel .jp-WindowedPanel-outer").first
+        room = window.bounding_box()["height"] if window.count() else 0
+        viewport = self.page.viewport_size
+        if room and height > room - 20:
+            self.page.set_viewport_size({"width": viewport["width"],
+                                         "height": int(viewport["height"] + height - room + 60)})
+        try:
+            if room and height > room - 20:
+                area.evaluate("(e) => e.scrollIntoView({block: 'start'})")
+                self.page.wait_for_timeout(300)            # let the layout settle
+            area.screenshot(path=str(png))
+        finally:
+            if self.page.viewport_size != viewport:
+                self.page.set_viewport_size(viewport)
+                self.page.wait_for_timeout(200)
         return png
 
     # ------------------------------------------------------------------ rating with the mouse
@@ -195,7 +285,8 @@ class Student:
     def rate_pages(self, i: int, n: int, *, seed: int = 0) -> float:
         """Rate ``n`` pages of the rating widget in cell ``i`` with the mouse: drag A and B,
         click Submit, wait until the widget says it saved. Returns the seconds until the
-        first page was saved."""
+        first page was saved. A study's widget counts the pages of its round (rate fewer
+        pages than its first round has)."""
         cell = self.cell(i)
         cell.locator(".widget-slider .noUi-handle").nth(1).wait_for(timeout=30_000)
         first = None
@@ -209,8 +300,8 @@ class Student:
             self.wait_text(i, f"Saved query")
             self.page.wait_for_function(
                 """([i, n]) => { const c = document.querySelectorAll('.jp-NotebookPanel .jp-Cell')[i];
-                                 return new RegExp('(^|\\\\D)' + n + ' of \\\\d+ (pages for this lesson|rated)')
-                                        .test(c.innerText); }""",
+                                 return new RegExp('(^|\\\\D)' + n + ' of \\\\d+ (pages for this lesson|'
+                                                   + 'pages of this round|rated)').test(c.innerText); }""",
                 arg=[i, page_no], timeout=30_000)
             if first is None:
                 first = time.monotonic() - t0
