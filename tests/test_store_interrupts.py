@@ -113,20 +113,36 @@ import sys, time
 from hd_widgets.ratings.store import RatingsStore
 store = RatingsStore(sys.argv[1], timeout=10)
 print("ready", flush=True)
-n = 0
+turn = [0]
+
+
+def rate_one():
+    # a fast machine answers the whole plan within the trials: the next rater goes on
+    while (q := store.next_query("many", f"kid{turn[0]}")) is None:
+        turn[0] += 1
+    return store.rate("many", q.index, [0.5], rater=f"kid{turn[0]}")
+
+
 while True:
     try:
         while True:
-            q = store.next_query("many", "kid")
-            ids = store.rate("many", q.index, [0.5], rater="kid")
+            ids = rate_one()
             sys.stdout.write(f"ack {ids[0]}\n"); sys.stdout.flush()
     except KeyboardInterrupt:
         sys.stdout.write("interrupted\n"); sys.stdout.flush()
-    if sys.stdin.readline().strip() != "go":
+    # A KeyboardInterrupt here, while the child waits for the test's word, was seen once
+    # in about 40 runs on a loaded machine (cause not found: the test sends one SIGINT per
+    # trial); the child notes it and keeps waiting, so the trial still checks the store.
+    while True:
+        try:
+            said = sys.stdin.readline().strip()
+            break
+        except KeyboardInterrupt:
+            sys.stdout.write("stray interrupt while waiting\n"); sys.stdout.flush()
+    if said != "go":
         break
     try:                                   # can the interrupted object still write?
-        q = store.next_query("many", "kid")
-        ids = store.rate("many", q.index, [0.5], rater="kid")
+        ids = rate_one()
         sys.stdout.write(f"ack {ids[0]}\nprobe ok\n")
     except Exception as exc:
         sys.stdout.write(f"probe wedged {type(exc).__name__}: {exc}\n")
@@ -190,5 +206,5 @@ def test_real_sigints_never_wedge_the_store(tmp_path):
     assert child.returncode == 0, child.stderr.read()[-2000:]
     assert (wedged, lockouts) == (0, 0)
     with RatingsStore(path) as s:
-        stored = {r.id for r in s.ratings("many", rater="kid")}
+        stored = {r.id for r in s.ratings("many") if r.rater.startswith("kid")}
     assert set(acked) <= stored and len(acked) > 40
