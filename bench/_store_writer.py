@@ -13,6 +13,7 @@
         with the same store object; print ``probe ok`` or ``probe wedged ...``) and rate
         on; end of input -> exit.
 """
+import signal
 import sys
 import time
 
@@ -77,6 +78,9 @@ class _Fixed:
 
 
 def interrupt(path: str, rater: str) -> None:
+    # Ctrl-C raises KeyboardInterrupt, as in a terminal or a Jupyter kernel, even when the
+    # bench runs as a background job (which starts every process with SIGINT ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     store = RatingsStore(path, timeout=10.0)
     listener, acking = _Fixed(store, "intr"), _Acking(store)
     print("ready", flush=True)

@@ -113,6 +113,9 @@ def test_injected_interrupt_leaves_no_transaction_open(tmp_path, statement, when
 CHILD = r"""
 import signal, sys, time
 from hd_widgets.ratings.store import RatingsStore
+# Ctrl-C raises KeyboardInterrupt, as in a terminal or a Jupyter kernel, even when the
+# tests run as a background job (which starts every process with SIGINT ignored)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 store = RatingsStore(sys.argv[1], timeout=10)
 print("ready", flush=True)
 plans = sys.argv[2].split(",")
