@@ -509,7 +509,7 @@ def test_samples_are_drawn_over_the_real_voices_and_outlined(space):
 
 
 def test_sample_colours_name_the_method_and_never_repeat():
-    from hd_widgets.widgets.listening import sample_colors
+    from hd_widgets.views.style import sample_colors
     c = sample_colors(["your HumanDiffusion", "HumanGAN", "you", "them"])
     assert c["your HumanDiffusion"] == PALETTE["humandiffusion"]
     assert c["HumanGAN"] == PALETTE["humangan"]

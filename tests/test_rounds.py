@@ -48,6 +48,9 @@ def test_the_start_of_the_chains_is_a_named_choice():
         RoundsConfig(start="noise")
     with pytest.raises(ValueError, match="refine_steps"):
         RoundsConfig(refine_steps=0)
+    for bad in (-0.1, 1.5, float("nan"), "0.25"):
+        with pytest.raises(ValueError, match="min_ess must be a share between 0 and 1"):
+            RoundsConfig(min_ess=bad)
 
 
 def test_choose_centres_prefers_the_edge_and_the_unrated():

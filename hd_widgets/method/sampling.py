@@ -244,7 +244,8 @@ def resampled_starts(D: Callable[[np.ndarray], np.ndarray], data: np.ndarray, n:
     d_y = np.clip(np.nan_to_num(np.asarray(D(y), dtype=np.float64), nan=0.0), 0.0, None)
     if not d_y.any():
         raise ValueError("the model gives D = 0 at every proposed point; nothing to start from")
-    logw = np.where(d_y > 0, np.log(np.maximum(d_y, 1e-300)), -np.inf) - kde.logpdf(y.T)
+    with np.errstate(divide="ignore"):                  # D = 0: weight 0 (log -inf)
+        logw = np.log(d_y) - kde.logpdf(y.T)
     w = np.exp(logw - logw.max())
     w /= w.sum()
     ess = float(1.0 / (len(w) * (w ** 2).sum()))

@@ -7,6 +7,7 @@ of its F0 and aperiodicity are kept for synthesis. The result is cached on disk
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 import hashlib
 import os
@@ -105,9 +106,7 @@ def _read_cache(path: Path, n: int) -> CorpusAnalysis | None:
         with np.load(path, allow_pickle=False) as z:
             out = CorpusAnalysis(list(z["names"]), z["groups"], z["features"], z["f0"],
                                  z["ap"].astype(np.float64), z["level_db"], int(z["sr"]))
-    except FileNotFoundError:
-        return None
-    except Exception:   # noqa: BLE001 - zip, npy and key errors alike mean "not a usable cache"
+    except Exception:   # noqa: BLE001 - missing, zip, npy and key errors: no usable cache
         return None
     shapes_ok = (len(out.names) == n and out.features.ndim == 2 and len(out.features) == n
                  and out.f0.shape == (n, N_FRAMES) and out.ap.shape[:2] == (n, N_FRAMES)
@@ -127,7 +126,5 @@ def _write_cache(path: Path, out: CorpusAnalysis) -> None:
                             level_db=out.level_db, sr=out.sample_rate)
         os.replace(tmp, path)
     except OSError:
-        try:
+        with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        except OSError:
-            pass

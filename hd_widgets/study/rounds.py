@@ -95,6 +95,8 @@ class RoundsConfig:
             raise ValueError(f"start must be 'auto', 'resampled' or 'data', got {self.start!r}")
         if not (isinstance(self.spread, (int, float)) and 0 < self.spread < float("inf")):
             raise ValueError(f"spread must be a positive number, got {self.spread!r}")
+        if not (isinstance(self.min_ess, (int, float)) and 0 <= self.min_ess <= 1):
+            raise ValueError(f"min_ess must be a share between 0 and 1, got {self.min_ess!r}")
         for name in ("round_networks", "final_networks", "particles", "steps", "refine_steps"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -320,12 +322,12 @@ class RoundsStudy:
 
     def fit_rounds(self, names: list[str], *, max_rating_id: int | None, networks: int,
                    seed: list[int], raters=None, particles: int | None = None,
-                   start: str = "data",
+                   start: str | None = None,
                    stages=None) -> tuple[Estimate, ScoreEnsemble, np.ndarray, str]:
         """Estimate, networks and Langevin particles (n, d) on the ratings of rounds
         ``names`` (of ids up to ``max_rating_id``), seeded by ``seed``; in one torch
-        thread, so the result does not depend on the machine's thread count. ``start``:
-        chains from the real data (``steps`` steps), or from
+        thread, so the result does not depend on the machine's thread count. ``start``
+        (default: the config's): chains from the real data (``steps`` steps), or from
         :func:`~hd_widgets.method.sampling.resampled_starts` on the networks' D
         (``refine_steps`` steps), or ``"auto"`` (resampled when the proposals' effective
         share is at least ``min_ess``); the last item returned says which start was used.
@@ -337,29 +339,35 @@ class RoundsStudy:
                                    max_rating_id=max_rating_id)
         s = int(np.random.default_rng(seed).integers(2 ** 31))
         n = c.particles if particles is None else particles
-        run = dict(alpha=c.alpha, seed=s)
         with torch_threads(1):
             with timed(seconds, "train", stages, f"{networks} score network(s) on "
                                                  f"{len(est.pair_point)} rated pairs"):
                 ens = train_ensemble(est, networks, seed=s,
                                      config=ScoreNetConfig.for_estimate(est, **c.network))
             with timed(seconds, "sample", stages, f"Langevin, {n} particles"):
-                x0 = None
-                if start != "data":
-                    try:
-                        x0 = resampled_starts(lambda y: ens.predict(y)[0], self.data, n,
-                                              spread=c.spread, seed=s,
-                                              min_ess=c.min_ess if start == "auto" else 0.0)
-                        run["n_steps"], used = c.refine_steps, "resampled"
-                    except ThinProposals:      # "auto": too few proposals; the paper's start
-                        pass
-                if x0 is None:             # the real voices, drawn with the chains' own generator
-                    x0, run["n"], run["n_steps"], used = self.data, n, c.steps, "data"
+                x0, run, used = self._chain_starts(ens, n, c.start if start is None else start, s)
                 try:
-                    x = langevin(ens.score_fn(), x0, **run).samples
+                    x = langevin(ens.score_fn(), x0, alpha=c.alpha, seed=s, **run).samples
                 except LangevinDivergence:       # keep the particles; the far ones are dropped
-                    x = langevin(ens.score_fn(), x0, max_norm=float("inf"), **run).samples
+                    x = langevin(ens.score_fn(), x0, alpha=c.alpha, seed=s,
+                                 max_norm=float("inf"), **run).samples
         return est, ens, x, used
+
+    def _chain_starts(self, ens: ScoreEnsemble, n: int, start: str,
+                      seed: int) -> tuple[np.ndarray, dict, str]:
+        """Where ``n`` chains start: (x0, the rest of langevin's arguments, "resampled" or
+        "data"). "auto" falls back to the data when the proposals are thin."""
+        c = self.config
+        if start != "data":
+            try:
+                x0 = resampled_starts(lambda y: ens.predict(y)[0], self.data, n,
+                                      spread=c.spread, seed=seed,
+                                      min_ess=c.min_ess if start == "auto" else 0.0)
+                return x0, {"n_steps": c.refine_steps}, "resampled"
+            except ThinProposals:      # "auto": too few proposals; the paper's start
+                pass
+        # the real voices, drawn with the chains' own generator
+        return self.data, {"n": n, "n_steps": c.steps}, "data"
 
     def _plan_round(self, k: int, lineage: dict | None = None) -> QueryPlan:
         c = self.config
@@ -371,8 +379,7 @@ class RoundsStudy:
         # model's D sends the chains; so a D head that overrates a region is rated there)
         est, ens, x, used = self.fit_rounds([self.plan_name(j) for j in lineage["rounds"]],
                                       max_rating_id=lineage["max_rating_id"],
-                                      networks=c.round_networks, seed=lineage["seed"],
-                                      start=c.start)
+                                      networks=c.round_networks, seed=lineage["seed"])
         lineage = {**lineage, "ratings": int(2 * len(est.pair_point)), "start": used}
         self.clouds[k] = x
         rng = np.random.default_rng([*lineage["seed"], 1])
@@ -423,7 +430,7 @@ class RoundsStudy:
         n = c.final_networks if networks is None else networks
         est, ens, x, used = self.fit_rounds([p.name for p in plans], max_rating_id=None, networks=n,
                                       seed=[c.seed if seed is None else seed, 99], raters=raters,
-                                      particles=particles, start=c.start, stages=stages)
+                                      particles=particles, stages=stages)
         self.clouds[c.rounds] = x
         return RoundsResult(plans, est, ens, x, int(2 * len(est.pair_point)), used)
 

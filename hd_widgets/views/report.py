@@ -237,15 +237,13 @@ def rounds_html(result: dict) -> str:
     rounds = result.get("rounds") or []
     if len(rounds) < 2:
         return ""
-    words = {"data": "the real voices", "resampled": "points resampled from the model's D",
-             None: "-"}
+    words = {"data": "the real voices", "resampled": "points resampled from the model's D"}
     rows = "".join(f"<tr><td>{r['round'] + 1}</td><td>{r['points']}</td><td>{r['ratings']}</td>"
                    f"<td>{r['fitted_on_ratings'] if r['round'] else '(around the real voices)'}</td>"
                    f"<td>{words.get(r.get('chains_from'), '-') if r['round'] else '-'}</td></tr>"
                    for r in rounds)
     final = result.get("chains_from")
-    closing = (f" The final fit's Langevin chains started from {words[final]}." if final in words
-               and final else "")
+    closing = f" The final fit's Langevin chains started from {words[final]}." if final in words else ""
     return ("<h2>Rounds</h2><p>The study rated in rounds: round 1 around the real voices, each "
             "later round where the score network fitted on the ratings so far sent its samples "
             "(its edge, away from what was rated)." + closing + "</p><table><tr><th>round</th>"

@@ -18,7 +18,8 @@ from ..ratings import kinds
 
 __all__ = ["PALETTE", "GROUP_COLORS", "GROUP_SYMBOLS", "KIND_NAMES", "TEMPLATE",
            "D_COLORSCALE", "color_of", "axis_title", "nice_scale", "apply_look", "titled",
-           "wrap_words", "translucent", "legend_below", "legend_rows"]
+           "wrap_words", "translucent", "dark_shade", "sample_colors", "legend_below",
+           "legend_rows"]
 
 # Okabe-Ito colours: distinct for colour-blind viewers and on a washed-out projector.
 PALETTE: dict[str, str] = {
@@ -115,6 +116,28 @@ def translucent(hex_color: str, alpha: float) -> str:
     """"#RRGGBB" -> "rgba(r,g,b,alpha)"."""
     r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
+
+
+def dark_shade(hex_color: str, f: float = 0.45) -> str:
+    """A dark shade of a colour (its outline): "#RRGGBB" scaled toward black."""
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return "#{:02X}{:02X}{:02X}".format(*(int(round(c * f)) for c in (r, g, b)))
+
+
+def sample_colors(names) -> dict[str, str]:
+    """The colour of each set of samples: a method's own palette colour when its name
+    names it ("your HumanDiffusion" is HumanDiffusion's vermillion), else the extra
+    colours in turn (two other sets never share one)."""
+    out, extra = {}, 0
+    for name in names:
+        low = str(name).lower()
+        kind = next((k for k in (kinds.HUMANDIFFUSION, kinds.HUMANGAN) if k in low), low)
+        if kind in PALETTE:
+            out[name] = PALETTE[kind]
+        else:
+            out[name] = color_of(kind, extra)
+            extra += 1
+    return out
 
 
 TITLE_LINE_PX = 26      # height of the title's first line (font 20) ...

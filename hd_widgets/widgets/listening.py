@@ -44,33 +44,13 @@ from ..views.plane import Plane, extent_of
 from ..views.samples import collapsed
 from ..views.source import source_text
 from ..views.style import (AXIS_DEPTH_PX, GROUP_COLORS, GROUP_SYMBOLS, LEGEND_GAP_PX,
-                           LEGEND_ROW_PX, PALETTE, TEMPLATE, axis_title, color_of, legend_below)
+                           LEGEND_ROW_PX, PALETTE, TEMPLATE, axis_title, dark_shade,
+                           legend_below, sample_colors)
 from .lifetime import close_tree
 
 __all__ = ["ListeningMap", "listening_map"]
 
 FEW_SAMPLES = 30          # a set this small is drawn as large, opaque, outlined markers
-
-def _dark(hex_color: str, f: float = 0.45) -> str:
-    """A dark shade of a colour (its outline): "#RRGGBB" scaled toward black."""
-    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
-    return "#{:02X}{:02X}{:02X}".format(*(int(round(c * f)) for c in (r, g, b)))
-
-
-def sample_colors(names) -> dict[str, str]:
-    """The colour of each set of samples: a method's own palette colour when its name
-    names it ("your HumanDiffusion" is HumanDiffusion's vermillion), else the extra
-    colours in turn (two other sets never share one)."""
-    out, extra = {}, 0
-    for name in names:
-        low = str(name).lower()
-        kind = next((k for k in ("humandiffusion", "humangan") if k in low), low)
-        if kind in PALETTE:
-            out[name] = PALETTE[kind]
-        else:
-            out[name] = color_of(kind, extra)
-            extra += 1
-    return out
 
 
 class ListeningMap(widgets.VBox):
@@ -252,7 +232,7 @@ class ListeningMap(widgets.VBox):
                            color=color, size=size)
         tr.marker.opacity = 1.0 if one_spot or few else 0.6
         tr.marker.line = (dict(width=3, color="#111111") if one_spot else
-                          dict(width=2 if few else 0.75, color=_dark(color)))
+                          dict(width=2 if few else 0.75, color=dark_shade(color)))
         return tr
 
     def _markers(self, key: str, pts: np.ndarray, *, name: str, color: str, size: float,

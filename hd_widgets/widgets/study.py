@@ -30,8 +30,7 @@ from traitlets import Bool, Int
 
 from ..ratings.plan import Query
 from ..views.plane import Plane, extent_of
-from ..views.style import PALETTE, apply_look
-from ..views.style import legend_below
+from ..views.style import PALETTE, apply_look, legend_below
 from .ownership import OwnSubmissions
 from .rating import RatingWidget
 
