@@ -14,7 +14,7 @@ from hd_widgets.ratings.listeners import SimulatedListener
 from hd_widgets.ratings.plan import nes_arrays
 from hd_widgets.ratings.store import RatingsStore
 from hd_widgets.speech.space import FeatureSpace
-from hd_widgets.study.rounds import RoundsConfig, RoundsStudy, choose_centres
+from hd_widgets.study.rounds import CLOUD_POINTS, RoundsConfig, RoundsStudy, choose_centres
 
 SMALL = dict(budget=80, steps=200, particles=300, final_networks=2)
 
@@ -83,8 +83,34 @@ def test_a_round_is_deterministic_given_the_store_and_the_seed(tmp_path, space):
         assert lin["rounds"] == [0, 1] and 0 < lin["ratings"] <= sum(RoundsConfig(**SMALL).sizes()[:2])
         c0, c2 = (nes_arrays(store.plan(study.plan_name(k)))[0] for k in (0, 2))
         assert not np.allclose(c0[: len(c2)], c2)
+        # the cloud that placed each later round is stored with it: a restarted kernel sees it
+        restarted = RoundsStudy(store, space.points, RoundsConfig(**SMALL))
+        sizes = RoundsConfig(**SMALL).sizes()
+        clouds = restarted.clouds()
+        assert sorted(clouds) == [1, 2]
+        for k in (1, 2):
+            live = study._clouds[k]                                # the particles it planned with
+            np.testing.assert_array_equal(study.clouds()[k], clouds[k])   # one cloud for everyone
+            assert clouds[k].shape == (min(CLOUD_POINTS, len(live)), 2)
+            # the stored points are the live particles, rounded to 3 decimals
+            near = np.abs(clouds[k][:, None, :] - live[None, :, :]).max(axis=2).min(axis=1)
+            assert near.max() <= 5e-4
         res = study.fit()
         assert res.ratings == sum(RoundsConfig(**SMALL).sizes()) == len(store.ratings())
+        assert sorted(study.clouds()) == [1, 2, 3] and sorted(restarted.clouds()) == [1, 2]
+        # the study at a glance: a panel per cloud, each with the pages that cloud placed
+        from hd_widgets.views.rounds import page_centres, rounds_figure
+        fig = rounds_figure(restarted)
+        assert [a.text for a in fig.layout.annotations] == [
+            f"after round {k} ({sum(sizes[:k])} ratings)" for k in (1, 2)]
+        placed = [t for t in fig.data if t.legendgroup == "placed"]
+        for k, t in zip((1, 2), placed):
+            np.testing.assert_allclose(np.c_[t.x, t.y], page_centres(study, k, answered=False))
+        assert len([t for t in fig.data if t.legendgroup == "rated"][1].x) == sum(sizes[:2]) // 2
+        assert len(rounds_figure(study).layout.annotations) == 3       # and the final fit
+        with RatingsStore(tmp_path / "empty.sqlite") as fresh:
+            with pytest.raises(ValueError, match="no cloud yet"):
+                rounds_figure(RoundsStudy(fresh, space.points, RoundsConfig(**SMALL)))
         assert res.samples.shape == (300, 2) and np.isfinite(res.samples).all()
         np.testing.assert_array_equal(study.fit().samples, res.samples)     # a fit is seeded
         # where the chains start is a named choice, and the fit says which it used
@@ -210,6 +236,11 @@ def test_the_rating_widget_follows_the_study_and_the_dashboard_shows_the_round(t
         assert "Round 2 of 3" in dash._summary.value
         assert "round 2 of 3" in bo._progress.value
         assert bo.cloud.shown_round == 1                          # the cloud after round 1
+        # a widget opened later, in a kernel that planned nothing (a restart), shows it too
+        later = StudyWidget(space, RoundsStudy(store, space.points, RoundsConfig(**SMALL), shared=2),
+                            "cy", poll_s=None)
+        assert later.cloud.shown_round == 1 and len(later.cloud.figure.data[0].x) > 0
+        later.close()
         for w in (ann, bo):
             w.close()
         dash.close(); study.close()

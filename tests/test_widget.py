@@ -67,6 +67,12 @@ def test_order_is_seeded_and_maps_back_exactly(make, store, plan, space):
     assert orders == {(0, 1), (1, 0)}                    # both orders occur
     assert stored(store, plan) == given      # plus/minus exactly as set on A/B
     assert w.finished and "Finished" in w._title.value
+    # the finished card keeps no last answer on show: blank, disabled sliders
+    assert all(sl.disabled and sl.value == 0.5 for sl in w._sliders) and not any(w._touched)
+    assert w.undo() and w.query is not None                # undo brings the last page back
+    assert not any(sl.disabled for sl in w._sliders)
+    assert sorted(sl.value for sl in w._sliders) == sorted(given[w.query.index].values())
+    w.submit()
     assert not np.array_equal([display_order(0, r, 3, 2) for r in "abcdefgh"],
                               [display_order(0, "a", 3, 2)] * 8)
 

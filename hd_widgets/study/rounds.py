@@ -17,7 +17,8 @@ them. A study in rounds asks there:
   next fit. Each new point is the particle itself; its regularisation anchor is the
   nearest real voice, at full pull;
 - every round's plan is written to the ratings store when it is made, with its lineage
-  (the rounds and the ratings it was fitted on, its seed), so a restarted kernel, a
+  (the rounds and the ratings it was fitted on, its seed) and a thinned copy of the cloud
+  that placed it (:meth:`RoundsStudy.clouds`, for the figures), so a restarted kernel, a
   second widget or another student continues the same round, and the whole study can be
   fitted again from its store alone (:meth:`RoundsStudy.replan` checks exactly that);
 - the final fit averages an ensemble of networks (:mod:`hd_widgets.method.ensemble`), and
@@ -48,9 +49,11 @@ from ..ratings.plan import QueryPlan, centered_plan, nes_arrays
 from ..ratings.store import RatingError
 from .pipeline import timed
 
-__all__ = ["RoundsConfig", "RoundsStudy", "RoundsResult", "choose_centres", "MIN_ROUND_PAIRS"]
+__all__ = ["RoundsConfig", "RoundsStudy", "RoundsResult", "choose_centres", "MIN_ROUND_PAIRS",
+           "CLOUD_POINTS"]
 
 MIN_ROUND_PAIRS = 10     # a round asks at least this many pairs (20 ratings)
+CLOUD_POINTS = 400       # particles kept with each round's plan, for the figures (3 decimals)
 
 
 @dataclass(frozen=True)
@@ -228,7 +231,7 @@ class RoundsStudy:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hd-rounds")
         self._pending: dict[int, Future] = {}
-        self.clouds: dict[int, np.ndarray] = {}    # rounds rated -> the model's particles then
+        self._clouds: dict[int, np.ndarray] = {}   # rounds rated -> the model's particles then
         if self.name + "-r0" not in self.store.plan_names():
             self._store(self._round_zero())
 
@@ -244,6 +247,26 @@ class RoundsStudy:
             if self.plan_name(k) not in names:
                 break
             out.append(self.store.plan(self.plan_name(k)))
+        return out
+
+    def clouds(self) -> dict[int, np.ndarray]:
+        """Where the model's samples went after each round: {rounds rated: particles (n, d)}.
+
+        Key k < rounds is the cloud that placed round k's pages; it is stored with round
+        k's plan (:data:`CLOUD_POINTS` of the particles, rounded to 3 decimals), so a
+        restarted kernel, a second widget or another student sees it too. Key ``rounds``
+        is the final fit's samples, in this process only (after :meth:`fit`).
+        """
+        out = {}
+        for plan in self.plans()[1:]:
+            k = int(plan.config["round"])
+            if "cloud" in plan.config:        # the cloud that placed the stored round (if two
+                                              # processes planned it, the stored one's)
+                out[k] = np.asarray(plan.config["cloud"], dtype=np.float64).reshape(-1, self.data.shape[1])
+            elif k in self._clouds:           # a study stored before clouds were kept
+                out[k] = self._clouds[k]
+        if self.config.rounds in self._clouds:
+            out[self.config.rounds] = self._clouds[self.config.rounds]
         return out
 
     @property
@@ -381,10 +404,11 @@ class RoundsStudy:
                                       max_rating_id=lineage["max_rating_id"],
                                       networks=c.round_networks, seed=lineage["seed"])
         lineage = {**lineage, "ratings": int(2 * len(est.pair_point)), "start": used}
-        self.clouds[k] = x
+        self._clouds[k] = x
         rng = np.random.default_rng([*lineage["seed"], 1])
         keep = np.isfinite(x).all(1) & (np.abs(x).max(1) < 8 * max(1.0, np.abs(self.data).max()))
         x = x[keep]
+        shown = x[np.random.default_rng([*lineage["seed"], 2]).permutation(len(x))[:CLOUD_POINTS]]
         rated = np.concatenate([nes_arrays(self.store.plan(n))[0] for n in names])
         D = ens.predict(x)[0]
         n = c.sizes()[k] // 2
@@ -394,6 +418,7 @@ class RoundsStudy:
         plan = centered_plan(centres, datum, n_data=len(self.data), n_pairs=1,
                              sigma_p=c.sigma_p, sigma_nes=c.sigma_nes, seed=rng,
                              name=self.plan_name(k))
+        plan = replace(plan, config={**plan.config, "cloud": np.round(shown, 3).tolist()})
         return self._finish(plan, k, lineage)
 
     def replan(self, k: int) -> QueryPlan:
@@ -431,7 +456,7 @@ class RoundsStudy:
         est, ens, x, used = self.fit_rounds([p.name for p in plans], max_rating_id=None, networks=n,
                                       seed=[c.seed if seed is None else seed, 99], raters=raters,
                                       particles=particles, stages=stages)
-        self.clouds[c.rounds] = x
+        self._clouds[c.rounds] = x
         return RoundsResult(plans, est, ens, x, int(2 * len(est.pair_point)), used)
 
     def close(self) -> None:

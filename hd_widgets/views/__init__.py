@@ -16,6 +16,7 @@ function                      inputs (shapes)                                   
 :func:`ratings_figure`        {kind: ratings (n_k,)} or {"kind": (n,),            Fig. 6
                               "value": (n,)}
 :func:`langevin_animation`    traj (T,n,d), points, D, field_fn                   (motion)
+:func:`rounds_figure`         a RoundsStudy (its clouds and pages by round)       (rounds)
 ============================  ==================================================  ===========
 
 Every figure takes ``source`` (whose ratings it rests on: a string, or the
@@ -48,4 +49,5 @@ __getattr__, __dir__, __all__ = lazy_names(__name__, {
     "Plane": "plane", "thin_evenly": "fields",
     "ratings_source": "source", "RatingsSource": "source",
     "write_report": "report", "markdown_table": "report",
+    "rounds_figure": "rounds", "page_centres": "rounds",
 })

@@ -177,6 +177,7 @@ def apply_look(fig: go.Figure, title: str | None = None, **layout) -> go.Figure:
 # what one entry costs besides its text (symbol, gaps) and per character of its text
 # (generous, so a legend is never wider than estimated).
 AXIS_DEPTH_PX = 64
+AXIS_LINE_PX = 20          # each further line of a wrapped axis title
 LEGEND_GAP_PX = 14
 LEGEND_ENTRY_PX = 46
 LEGEND_CHAR_PX = 7.4
@@ -208,7 +209,8 @@ def legend_rows(names, width: float) -> int:
 
 
 def legend_below(fig, *, width: float, height: float, top: float, left: float = 80,
-                 right: float = 30, names=None, plot_height: float | None = None) -> None:
+                 right: float = 30, names=None, plot_height: float | None = None,
+                 axis_lines: int = 1) -> None:
     """Put ``fig``'s legend (horizontal) under its x-axis title, never on it.
 
     Plotly places a legend in fractions of the plot area, so "y = -0.16" lands wherever
@@ -218,14 +220,16 @@ def legend_below(fig, *, width: float, height: float, top: float, left: float = 
     from its entries' names, ``names`` or the traces', at ``width``), and the legend's top
     is put just under the axis title in pixels. With ``plot_height`` the figure grows by
     what the legend takes, so the plot area keeps that height; else its height is
-    ``height``. Sets ``height``, ``margin`` and ``legend`` of the layout.
+    ``height``. ``axis_lines``: the lines of the x-axis title (2 when it is wrapped).
+    Sets ``height``, ``margin`` and ``legend`` of the layout.
     """
     names = _legend_names(fig) if names is None else list(names)
     rows = legend_rows(names, width - left - right)
-    bottom = AXIS_DEPTH_PX + LEGEND_GAP_PX + rows * LEGEND_ROW_PX + 12
+    depth = AXIS_DEPTH_PX + AXIS_LINE_PX * (int(axis_lines) - 1)
+    bottom = depth + LEGEND_GAP_PX + rows * LEGEND_ROW_PX + 12
     if plot_height is not None:
         height = max(height, top + plot_height + bottom)
     plot = height - top - bottom
     fig.update_layout(height=height, margin=dict(t=top, b=bottom, l=left, r=right),
                       legend=dict(orientation="h", x=0, xanchor="left", yanchor="top",
-                                  y=-(AXIS_DEPTH_PX + LEGEND_GAP_PX) / plot))
+                                  y=-(depth + LEGEND_GAP_PX) / plot))

@@ -422,8 +422,14 @@ class RatingWidget(RatingCard):
                 nxt = self._predict_next(query.index)
                 if nxt is not None:
                     self._prefetch.request(nxt, self._by_index[nxt].points)
-            else:
+            else:                     # nothing to rate: no clips, blank disabled sliders
                 self._show_clips([b""] * self.k)
+                for j, s in enumerate(self._sliders):
+                    s.value = 0.5
+                    self._touched[j] = False
+                    self._mark(j, False)
+            for s in self._sliders:
+                s.disabled = query is None
             self._refresh(message, kind)
         finally:
             self._loading = False

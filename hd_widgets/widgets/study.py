@@ -30,6 +30,7 @@ from traitlets import Bool, Int
 
 from ..ratings.plan import Query
 from ..views.plane import Plane, extent_of
+from ..views.rounds import page_centres
 from ..views.style import PALETTE, apply_look, legend_below
 from .ownership import OwnSubmissions
 from .rating import RatingWidget
@@ -44,14 +45,14 @@ class StudyCloud(W.VBox):
     ----------
     study : RoundsStudy
     dims : (int, int)     the two components shown when d > 2.
-    n_show : int          particles drawn (a thinned sample of the cloud).
+    n_show : int          particles drawn at most (each round keeps 400 of its cloud).
     width, height : int   of the figure, in pixels.
     """
 
     shown_round = Int(-1, help="The round whose cloud is drawn (-1: none yet).")
     n_rated = Int(0, help="Pages of the study rated so far (by anyone), the marks drawn.")
 
-    def __init__(self, study, *, dims: tuple[int, int] = (0, 1), n_show: int = 800,
+    def __init__(self, study, *, dims: tuple[int, int] = (0, 1), n_show: int = 400,
                  width: int = 760, height: int = 560) -> None:
         self.study, self.n_show = study, int(n_show)
         self.plane = Plane(study.data.shape[1], dims, None)
@@ -82,15 +83,11 @@ class StudyCloud(W.VBox):
 
     def rated(self) -> np.ndarray:
         """Centres of the pages of every round rated so far, by anyone: shape (n, d)."""
-        centres = []
-        for plan in self.study.plans():
-            answered = {r.query for r in self.study.store.ratings(plan.name)}
-            centres += [np.mean(q.points, axis=0) for q in plan if q.index in answered]
-        return np.array(centres, dtype=np.float64).reshape(-1, self.study.data.shape[1])
+        return np.concatenate([page_centres(self.study, k) for k in range(len(self.study.plans()))])
 
     def update(self, *_) -> None:
         """Redraw with the pages rated so far and the latest cloud the study has."""
-        clouds = self.study.clouds
+        clouds = self.study.clouds()
         r = self.plane.xy(self.rated())
         pages = f"{len(r)} page{'s' if len(r) != 1 else ''} rated"
         with self.figure.batch_update():
