@@ -4,7 +4,7 @@ import numpy as np
 from hd_widgets.method.far import far_points
 import pytest
 
-from hd_widgets.method.estimation import EstimateOptions, estimate, from_plan
+from hd_widgets.method.estimation import EstimateOptions, default_lam, estimate, from_plan, pull
 from hd_widgets.method.pairs import PairRatings
 from hd_widgets.method.censored import estimate_noise_sd, kde_mode, tobit_mean
 from hd_widgets.ratings.budget import plan_for_budget
@@ -111,6 +111,36 @@ def test_regularisation_pulls_far_points_home(d):
                      options=EstimateOptions.paper(lam=1.0))
     assert np.abs(paper.target[far[paper.periphery] & (paper.D == 0)]).max() < 1e-12 or \
         (paper.D > 0).all()                                       # paper's letter: pull scaled by D
+
+
+def test_the_default_pull_keeps_its_size_as_the_dimension_grows():
+    """lam = 4 sqrt(2 / d): 4 in d = 2 (where it was chosen), and the pull at a periphery
+    point sigma_p away from its datum in each coordinate is as strong (root mean square)
+    in d = 8 as in 2."""
+    def rms(v):
+        return float(np.sqrt(np.mean((v ** 2).sum(axis=1))))
+    assert default_lam(2) == 4.0 and default_lam(5) == pytest.approx(4 * np.sqrt(0.4))
+    sizes = {}
+    for d in (2, 5, 8):
+        rng = np.random.default_rng(d)
+        anchor = np.zeros((20000, d))
+        pts = rng.normal(size=(20000, d))                     # sigma_p = 1 around the datum
+        D = np.zeros(20000)                                   # where D ~ 0: the pull is whole
+        sizes[d] = rms(pull(D, pts, anchor, 1.0, EstimateOptions()))
+        assert sizes[d] == pytest.approx(rms(pull(D, pts, anchor, 1.0, EstimateOptions(lam=default_lam(d)))))
+    assert sizes[5] == pytest.approx(sizes[2], rel=0.03) and sizes[8] == pytest.approx(sizes[2], rel=0.03)
+    # a fixed lam grows with sqrt(d)
+    fixed = {d: rms(pull(np.zeros(20000), np.random.default_rng(d).normal(size=(20000, d)),
+                         np.zeros((20000, d)), 1.0, EstimateOptions(lam=4.0))) for d in (2, 8)}
+    assert fixed[8] / fixed[2] == pytest.approx(2.0, rel=0.03)
+    # an estimate carries the lam it used; a lam given is kept
+    data = np.random.default_rng(0).normal(size=(30, 5))
+    plan = plan_for_budget(data, 200, seed=0)
+    pairs = PairRatings.from_listener(SimulatedListener.from_data(data, seed=0), plan)
+    assert from_plan(plan, pairs, data).options.lam == default_lam(5)
+    assert from_plan(plan, pairs, data, EstimateOptions(lam=1.5)).options.lam == 1.5
+    with pytest.raises(ValueError, match="convex mix needs lam"):
+        EstimateOptions(reg="convex")
 
 
 def test_censoring_reduces_bias_at_the_plateau():

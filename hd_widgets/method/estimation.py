@@ -40,7 +40,9 @@ Refinements (docs/method.md), each a named option, the paper's version available
 
 Defaults and why: lam = 4 with the gate kept the particles home at every budget the
 fidelity benchmark measures in d = 2 (smaller lam let some escape; lam = 4 ungated squeezes
-the samples); eps = 0.2 caps how much noise in g is amplified where D ~ 0. Without
+the samples); in d dimensions lam = 4 sqrt(2 / d) (:func:`default_lam`: the pull grows as
+sqrt(d) while the gradient it regularises does not; in d = 5 lam = 4 squeezed the samples,
+docs/budget.md); eps = 0.2 caps how much noise in g is amplified where D ~ 0. Without
 regularisation (lam = 0) the sampler diverges (see the tests). The benchmarks page gives
 the figures.
 
@@ -59,7 +61,7 @@ from .censored import estimate_noise_sd, impute_latent, kde_mode, tobit_mean
 from .pairs import PairRatings
 from .score import score_from_heads
 
-__all__ = ["EstimateOptions", "Estimate", "estimate", "pull", "from_plan", "from_plans",
+__all__ = ["EstimateOptions", "Estimate", "estimate", "pull", "default_lam", "from_plan", "from_plans",
            "from_store", "from_store_plans"]
 
 
@@ -69,7 +71,8 @@ class EstimateOptions:
     ``EstimateOptions.paper()`` the paper's version.
     """
 
-    lam: float = 4.0            # regularisation strength lambda (docs/method.md item 6; paper: 1)
+    lam: float | None = None    # regularisation strength lambda (docs/method.md item 6; paper: 1);
+                                # None: default_lam(d) = 4 sqrt(2 / d), 4 in d = 2
     reg: str = "additive"       # "additive" or "convex" mix of NES gradient and pull
     reg_floor: bool = True      # D' = max(D, eps) in the pull (False: D, the paper's letter)
     reg_gate: float = 3.0       # scale the pull by (1 - D)**reg_gate: pull where D is low (paper: 0)
@@ -84,11 +87,14 @@ class EstimateOptions:
             raise ValueError("reg must be 'additive' or 'convex'")
         if self.d_estimator not in ("tobit", "mode", "mean"):
             raise ValueError("d_estimator must be 'tobit', 'mode' or 'mean'")
-        for name in ("lam", "eps", "reg_gate") + (("noise_sd",) if self.noise_sd is not None else ()):
+        given = ("eps", "reg_gate") + tuple(n for n in ("lam", "noise_sd") if getattr(self, n) is not None)
+        for name in given:
             v = getattr(self, name)
             if not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
                 raise ValueError(f"{name} must be a finite number, got {v!r}")
-        if self.lam < 0 or (self.reg == "convex" and self.lam > 1):
+        if self.reg == "convex" and self.lam is None:
+            raise ValueError("a convex mix needs lam given, between 0 and 1")
+        if self.lam is not None and (self.lam < 0 or (self.reg == "convex" and self.lam > 1)):
             raise ValueError("lam must be >= 0 (and <= 1 for a convex mix)")
         if not 0 < self.eps < 1:
             raise ValueError("eps must be in (0, 1)")
@@ -106,6 +112,25 @@ class EstimateOptions:
     def with_(self, **changes) -> "EstimateOptions":
         """A copy with some options changed."""
         return replace(self, **changes)
+
+    def for_dim(self, d: int) -> "EstimateOptions":
+        """These options with ``lam`` resolved for a d-dimensional space (``lam=None``:
+        :func:`default_lam`)."""
+        return self if self.lam is not None else replace(self, lam=default_lam(d))
+
+
+def default_lam(d: int) -> float:
+    """The default pull strength in d dimensions: 4 sqrt(2 / d) (docs/method.md,
+    "A gated, floored pull").
+
+    The pull's size at a periphery point, lam |x_n - x~| / sigma_p^2, grows as sqrt(d)
+    (the point is sigma_p sqrt(d) from its datum), while the gradient of D it
+    regularises does not; scaling lam by sqrt(2 / d) keeps their balance where it was
+    chosen, in d = 2.
+    """
+    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
+        raise ValueError(f"d must be a whole number >= 1, got {d!r}")
+    return 4.0 * float(np.sqrt(2.0 / d))
 
 
 @dataclass(repr=False)
@@ -170,7 +195,7 @@ class Estimate:
                 f"obs={len(self.obs_values)}, D~[{self.D.min():.2f}, {self.D.max():.2f}], "
                 f"|grad| median={np.median(np.linalg.norm(self.grad, axis=1)):.3g}, "
                 f"noise_sd={self.noise_sd:.3g}, d_estimator={o.d_estimator!r}, "
-                f"censored={o.censored}, reuse={o.reuse}, reg={o.reg!r}, lam={o.lam})")
+                f"censored={o.censored}, reuse={o.reuse}, reg={o.reg!r}, lam={o.lam:.3g})")
 
 
 
@@ -189,6 +214,7 @@ def pull(D: np.ndarray, pts: np.ndarray, anchor: np.ndarray, sigma_p: float,
     -------
     ndarray, shape (P, d)
     """
+    o = o.for_dim(np.shape(pts)[-1])
     w = np.maximum(D, o.eps) if o.reg_floor else D
     if o.reg_gate:
         w = w * (1 - D) ** o.reg_gate
@@ -215,9 +241,9 @@ def estimate(centers: np.ndarray, deltas: np.ndarray, datum: np.ndarray, data: n
     Estimate
         Only periphery points with at least one rated pair appear.
     """
-    o = EstimateOptions() if options is None else options
     centers = np.asarray(centers, dtype=np.float64)
     deltas = np.asarray(deltas, dtype=np.float64)
+    o = (EstimateOptions() if options is None else options).for_dim(deltas.shape[-1])
     data = np.asarray(data, dtype=np.float64)
     if deltas.ndim != 3 or centers.shape != (deltas.shape[0], deltas.shape[2]) \
             or data.ndim != 2 or data.shape[1] != deltas.shape[2]:

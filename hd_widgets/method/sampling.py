@@ -60,9 +60,9 @@ class LangevinDivergence(RuntimeError):
             f"why: with few ratings (below a few hundred) the field far from the rated points "
             f"is a guess -- rate more, rate in rounds (hd.RoundsStudy), or train with the far "
             f"prior (ScoreNetConfig.for_estimate(est, far_prior=0.5)); with lam = 0 nothing "
-            f"pulls the particles home -- use EstimateOptions(lam=4), the default; with a large "
-            f"alpha each step overshoots -- use a smaller alpha (0.01 held at every budget "
-            f"measured). hd_widgets.study.claims.diverged_claim says which applies to a run.")
+            f"pulls the particles home -- use the default pull, EstimateOptions() (lam = "
+            f"4 sqrt(2 / d)); with a large alpha each step overshoots -- use a smaller alpha "
+            f"(0.01 held at every budget measured). hd_widgets.study.claims.diverged_claim says which applies to a run.")
 
 
 @dataclass(repr=False)

@@ -241,7 +241,7 @@ def diverged_claim(err, *, ratings: int | None = None, whose=None, alpha: float 
                      "fits unrated voices far from the data as unnatural and so pulls "
                      "particles home")
     if lam == 0:
-        helps.append("the regularisation, EstimateOptions(lam=4) (the default)")
+        helps.append("the regularisation, EstimateOptions() (the default: lam = 4 sqrt(2 / d))")
     if alpha is not None and alpha > 0.05 or not helps:
         helps.append("a smaller step (alpha = 0.01 held at every budget the benchmarks measure)"
                      if alpha is None else f"a smaller step than alpha = {alpha:g} (0.01 held at "
