@@ -237,3 +237,44 @@ def test_far_points_lie_beyond_what_the_plan_explored(d):
     again, _ = far_points(est, 300, seed=1)
     np.testing.assert_array_equal(pts, again)                      # seeded
     assert not np.array_equal(pts, far_points(est, 300, seed=2)[0])
+
+
+@pytest.mark.parametrize("d", [2, 5])
+def test_beyond_the_reach_of_the_ratings_the_score_is_the_pull_home(d):
+    """home_beyond_reach: the network's score within the rated points' reach, the score of
+    the estimate's D = 0 target (lam (x_n - x) / sigma_p^2) one width beyond it, a straight
+    blend between; and Langevin with an outward field no longer runs away."""
+    import torch
+    from scipy.spatial import cKDTree
+    from hd_widgets.method.far import home_beyond_reach, rated_reach
+    from hd_widgets.method.sampling import LangevinDivergence, langevin
+    data = np.random.default_rng(3).normal(size=(30, d))
+    lis = SimulatedListener.from_data(data, seed=0)
+    plan = plan_for_budget(data, 400, seed=0)
+    est = from_plan(plan, PairRatings.from_listener(lis, plan), data)
+    reach = rated_reach(est)
+    tree = cKDTree(data)
+    assert np.quantile(tree.query(est.points)[0], 0.99) == pytest.approx(reach)
+
+    def outward(x):                                    # a field that carries particles away
+        return 3.0 * x
+
+    score = home_beyond_reach(outward, est)
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=(4000, d)) * 4
+    dist, near = tree.query(y)
+    got = score(torch.as_tensor(y, dtype=torch.float32)).numpy()
+    inside, outside = dist <= reach, dist >= reach + est.sigma_p
+    assert inside.sum() > 100 and outside.sum() > 100
+    np.testing.assert_allclose(got[inside], 3.0 * y[inside], rtol=1e-5, atol=1e-5)
+    home = est.options.lam * (data[near] - y) / est.sigma_p ** 2   # w(0) = eps, over max(0, eps)
+    np.testing.assert_allclose(got[outside], home[outside], rtol=1e-4, atol=1e-4)
+    mid = ~inside & ~outside
+    beta = (dist[mid] - reach) / est.sigma_p
+    np.testing.assert_allclose(got[mid], (1 - beta)[:, None] * 3.0 * y[mid] + beta[:, None] * home[mid],
+                               rtol=1e-4, atol=1e-4)
+    # the outward field alone diverges; with the pull home beyond the reach it stays in the space
+    run = langevin(score, data, n=500, n_steps=500, alpha=0.01, seed=0, max_norm=float("inf")).samples
+    assert np.isfinite(run).all() and tree.query(run)[0].max() < reach + 2 * est.sigma_p
+    with pytest.raises(LangevinDivergence):
+        langevin(outward, data, n=500, n_steps=500, alpha=0.01, seed=0)

@@ -1,10 +1,14 @@
-"""Points beyond the plan's reach, for the network's far prior (docs/method.md, "Far prior").
+"""Beyond the reach of the ratings (docs/method.md, "Far prior" and "Home beyond the reach").
 
 A plan asks only about points near the real voices. With few ratings the network can
-extrapolate "natural" into an empty corner, which Langevin then fills. The far prior
-(``ScoreNetConfig.far_prior``, off by default) tells the network that what nobody was
-asked about, far from every voice, is unnatural: :func:`far_points` draws such points
-and the target the estimate gives a point of D = 0 there.
+extrapolate "natural" into an empty corner, which Langevin then fills, or a field that
+points outward, which carries particles away. Two remedies use the estimate's own target
+for a point nobody rated, far from every voice (D = 0, so only the pull home is left):
+
+- the far prior (``ScoreNetConfig.far_prior``, off by default) trains the network on it:
+  :func:`far_points` draws such points and that target;
+- :func:`home_beyond_reach` uses it in place of the network's score where no rating
+  reaches, when sampling (a study in rounds does, ``RoundsConfig.home_beyond_reach``).
 """
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .estimation import Estimate, pull
+from .score import ScoreFn, score_from_heads
 
-__all__ = ["far_points"]
+__all__ = ["far_points", "home_beyond_reach", "rated_reach"]
 
 
 def far_points(est: Estimate, n: int, seed: int | np.random.Generator | None = 0,
@@ -53,3 +58,59 @@ def far_points(est: Estimate, n: int, seed: int | np.random.Generator | None = 0
         raise RuntimeError(f"found only {len(pts)} of {n} points beyond radius {radius:.3g}")
     near = anchors[tree.query(pts)[1]]
     return pts, pull(np.zeros(n), pts, near, est.sigma_p, est.options)
+
+
+def rated_reach(est: Estimate, quantile: float = 0.99) -> float:
+    """How far the rated points reach: the ``quantile`` of their distances to the nearest
+    real datum (the estimate's anchors)."""
+    anchors = np.unique(est.anchor, axis=0)
+    return float(np.quantile(cKDTree(anchors).query(est.points)[0], quantile))
+
+
+def home_beyond_reach(score_fn: ScoreFn, est: Estimate, *, width: float | None = None,
+                      quantile: float = 0.99) -> ScoreFn:
+    """``score_fn`` where the ratings reach, and the pull home beyond it.
+
+    Within :func:`rated_reach` of the nearest datum the score is ``score_fn``'s; from
+    there it blends linearly, over ``width`` (default sigma_p), into the score the
+    estimate's target gives a point of D = 0: the pull toward the nearest datum x_n,
+    lam * w(0) * (x_n - x) / sigma_p^2 over max(0, eps). Nobody rated anything out there,
+    so the network's field is an extrapolation; a softplus network's grows linearly with
+    distance and may point outward, carrying particles away (escapes). The true p_H has
+    no mass there once the rounds have asked beyond its edge.
+
+    Parameters
+    ----------
+    score_fn : ScoreFn     (n, d) float32 tensor -> (n, d).
+    est : Estimate         its anchors, rated points, options and sigma_p.
+    width : float          blend width (distance units); default ``est.sigma_p``.
+    quantile : float       of the rated points' distances that sets the reach.
+
+    Returns
+    -------
+    ScoreFn
+    """
+    import torch
+
+    anchors = np.unique(est.anchor, axis=0)                             # (N', d)
+    reach = rated_reach(est, quantile)
+    width = float(est.sigma_p if width is None else width)
+    if not width > 0:
+        raise ValueError(f"width must be > 0, got {width!r}")
+    # the D = 0 score per unit of (x_n - x), from the estimate's own formulas
+    unit = np.eye(1, est.d)
+    home_target = pull(np.zeros(1), np.zeros((1, est.d)), unit, est.sigma_p, est.options)
+    gain = float(score_from_heads(np.zeros(1), home_target, est.options.eps)[0, 0])
+    A = torch.as_tensor(anchors, dtype=torch.float32)
+
+    def score(x: torch.Tensor) -> torch.Tensor:
+        s = score_fn(x)
+        dmin, near = torch.cdist(x, A.to(x.dtype)).min(dim=1)          # (n,)
+        beta = ((dmin - reach) / width).clamp_(0.0, 1.0)
+        if not bool((beta > 0).any()):
+            return s
+        home = gain * (A.to(x.dtype)[near] - x)
+        return s + beta[:, None] * (home - s)
+
+    score.reach = reach                    # for a reader: where the blend starts
+    return score

@@ -22,7 +22,10 @@ them. A study in rounds asks there:
   second widget or another student continues the same round, and the whole study can be
   fitted again from its store alone (:meth:`RoundsStudy.replan` checks exactly that);
 - the final fit averages an ensemble of networks (:mod:`hd_widgets.method.ensemble`), and
-  its chains start as ``start`` says (:attr:`RoundsResult.start` tells which was used).
+  its chains start as ``start`` says (:attr:`RoundsResult.start` tells which was used);
+- every Langevin run (proposing and final) samples with the pull home beyond the reach of
+  the ratings (:func:`~hd_widgets.method.far.home_beyond_reach`; ``home_beyond_reach``),
+  where the network's field is an extrapolation that can carry particles away.
 
 Two processes that reach a round boundary together both plan the same round (the same
 ratings, the same seed); the store keeps the first and the second finds it stored.
@@ -41,6 +44,7 @@ from scipy.spatial import cKDTree
 
 from ..method.ensemble import ScoreEnsemble, train_ensemble
 from ..method.estimation import Estimate, EstimateOptions, from_store_plans
+from ..method.far import home_beyond_reach
 from ..method.network import ScoreNetConfig
 from ..method.sampling import LangevinDivergence, ThinProposals, langevin, resampled_starts
 from ..method.threads import torch_threads
@@ -76,6 +80,8 @@ class RoundsConfig:
     refine_steps: int = 100            # Langevin steps after resampled starts
     spread: float = 1.0                # resampled starts: proposal width (x the data's covariance)
     floor: float = 0.1                 # weight of rated-and-certain regions: (4 D (1 - D) + floor)
+    home_beyond_reach: bool = True     # sample with the pull home where no rating reaches
+                                       # (hd_widgets.method.far.home_beyond_reach)
     round_networks: int = 1            # networks fitted between rounds
     final_networks: int = 3            # networks averaged in the final fit
     estimate: EstimateOptions = field(default_factory=EstimateOptions)
@@ -325,6 +331,7 @@ class RoundsStudy:
         extra = {"study": self.name, "round": k, "rounds": c.rounds, "lineage": lineage,
                  "study_config": {"budget": c.budget, "shares": list(c.shares), "seed": c.seed,
                                   "floor": c.floor, "start": c.start,
+                                  "home_beyond_reach": c.home_beyond_reach,
                                   "spread": c.spread, "min_ess": c.min_ess}}
         plan = replace(plan, config={**plan.config, **extra})
         return plan.per_rater(self.shared) if self.shared else plan
@@ -369,10 +376,11 @@ class RoundsStudy:
                                      config=ScoreNetConfig.for_estimate(est, **c.network))
             with timed(seconds, "sample", stages, f"Langevin, {n} particles"):
                 x0, run, used = self._chain_starts(ens, n, c.start if start is None else start, s)
+                score = home_beyond_reach(ens.score_fn(), est) if c.home_beyond_reach else ens.score_fn()
                 try:
-                    x = langevin(ens.score_fn(), x0, alpha=c.alpha, seed=s, **run).samples
+                    x = langevin(score, x0, alpha=c.alpha, seed=s, **run).samples
                 except LangevinDivergence:       # keep the particles; the far ones are dropped
-                    x = langevin(ens.score_fn(), x0, alpha=c.alpha, seed=s,
+                    x = langevin(score, x0, alpha=c.alpha, seed=s,
                                  max_norm=float("inf"), **run).samples
         return est, ens, x, used
 
