@@ -105,7 +105,8 @@ def test_a_round_is_deterministic_given_the_store_and_the_seed(tmp_path, space):
             f"after round {k} ({sum(sizes[:k])} ratings)" for k in (1, 2)]
         placed = [t for t in fig.data if t.legendgroup == "placed"]
         for k, t in zip((1, 2), placed):
-            np.testing.assert_allclose(np.c_[t.x, t.y], page_centres(study, k, answered=False))
+            np.testing.assert_allclose(np.c_[t.x, t.y],
+                                       page_centres(study, study.plans()[k], answered=False))
         assert len([t for t in fig.data if t.legendgroup == "rated"][1].x) == sum(sizes[:2]) // 2
         assert len(rounds_figure(study).layout.annotations) == 3       # and the final fit
         with RatingsStore(tmp_path / "empty.sqlite") as fresh:

@@ -61,8 +61,8 @@ from .censored import estimate_noise_sd, impute_latent, kde_mode, tobit_mean
 from .pairs import PairRatings
 from .score import score_from_heads
 
-__all__ = ["EstimateOptions", "Estimate", "estimate", "pull", "default_lam", "from_plan", "from_plans",
-           "from_store", "from_store_plans"]
+__all__ = ["EstimateOptions", "Estimate", "estimate", "pull", "default_lam", "from_plan",
+           "from_plans", "from_store", "from_store_plans"]
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,8 @@ class EstimateOptions:
             raise ValueError("reg must be 'additive' or 'convex'")
         if self.d_estimator not in ("tobit", "mode", "mean"):
             raise ValueError("d_estimator must be 'tobit', 'mode' or 'mean'")
-        given = ("eps", "reg_gate") + tuple(n for n in ("lam", "noise_sd") if getattr(self, n) is not None)
+        given = ("eps", "reg_gate") + tuple(n for n in ("lam", "noise_sd")
+                                            if getattr(self, n) is not None)
         for name in given:
             v = getattr(self, name)
             if not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):

@@ -37,7 +37,7 @@ def far_points(est: Estimate, n: int, seed: int | np.random.Generator | None = 0
     target : ndarray, shape (n, d)
     """
     rng = np.random.default_rng(seed)
-    anchors = np.unique(est.anchor, axis=0)                           # (N', d)
+    anchors = _anchors(est)                                           # (N', d)
     tree, d = cKDTree(anchors), est.d
 
     def draw(m: int, scale: float) -> np.ndarray:
@@ -63,8 +63,12 @@ def far_points(est: Estimate, n: int, seed: int | np.random.Generator | None = 0
 def rated_reach(est: Estimate, quantile: float = 0.99) -> float:
     """How far the rated points reach: the ``quantile`` of their distances to the nearest
     real datum (the estimate's anchors)."""
-    anchors = np.unique(est.anchor, axis=0)
-    return float(np.quantile(cKDTree(anchors).query(est.points)[0], quantile))
+    return float(np.quantile(cKDTree(_anchors(est)).query(est.points)[0], quantile))
+
+
+def _anchors(est: Estimate) -> np.ndarray:
+    """The real data the estimate's points are pulled to, once each: (N', d)."""
+    return np.unique(est.anchor, axis=0)
 
 
 def home_beyond_reach(score_fn: ScoreFn, est: Estimate, *, width: float | None = None,
@@ -92,7 +96,6 @@ def home_beyond_reach(score_fn: ScoreFn, est: Estimate, *, width: float | None =
     """
     import torch
 
-    anchors = np.unique(est.anchor, axis=0)                             # (N', d)
     reach = rated_reach(est, quantile)
     width = float(est.sigma_p if width is None else width)
     if not width > 0:
@@ -101,16 +104,15 @@ def home_beyond_reach(score_fn: ScoreFn, est: Estimate, *, width: float | None =
     unit = np.eye(1, est.d)
     home_target = pull(np.zeros(1), np.zeros((1, est.d)), unit, est.sigma_p, est.options)
     gain = float(score_from_heads(np.zeros(1), home_target, est.options.eps)[0, 0])
-    A = torch.as_tensor(anchors, dtype=torch.float32)
+    A = torch.as_tensor(_anchors(est), dtype=torch.float32)            # (N', d)
 
     def score(x: torch.Tensor) -> torch.Tensor:
         s = score_fn(x)
-        dmin, near = torch.cdist(x, A.to(x.dtype)).min(dim=1)          # (n,)
+        a = A.to(x.dtype)
+        dmin, near = torch.cdist(x, a).min(dim=1)                        # (n,)
         beta = ((dmin - reach) / width).clamp_(0.0, 1.0)
         if not bool((beta > 0).any()):
             return s
-        home = gain * (A.to(x.dtype)[near] - x)
-        return s + beta[:, None] * (home - s)
+        return s + beta[:, None] * (gain * (a[near] - x) - s)
 
-    score.reach = reach                    # for a reader: where the blend starts
     return score

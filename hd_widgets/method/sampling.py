@@ -62,7 +62,8 @@ class LangevinDivergence(RuntimeError):
             f"prior (ScoreNetConfig.for_estimate(est, far_prior=0.5)); with lam = 0 nothing "
             f"pulls the particles home -- use the default pull, EstimateOptions() (lam = "
             f"4 sqrt(2 / d)); with a large alpha each step overshoots -- use a smaller alpha "
-            f"(0.01 held at every budget measured). hd_widgets.study.claims.diverged_claim says which applies to a run.")
+            f"(0.01 held at every budget measured). hd_widgets.study.claims.diverged_claim "
+            f"says which applies to a run.")
 
 
 @dataclass(repr=False)

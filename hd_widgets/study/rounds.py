@@ -268,7 +268,8 @@ class RoundsStudy:
             k = int(plan.config["round"])
             if "cloud" in plan.config:        # the cloud that placed the stored round (if two
                                               # processes planned it, the stored one's)
-                out[k] = np.asarray(plan.config["cloud"], dtype=np.float64).reshape(-1, self.data.shape[1])
+                out[k] = np.asarray(plan.config["cloud"],
+                                    dtype=np.float64).reshape(-1, self.data.shape[1])
             elif k in self._clouds:           # a study stored before clouds were kept
                 out[k] = self._clouds[k]
         if self.config.rounds in self._clouds:
@@ -376,7 +377,9 @@ class RoundsStudy:
                                      config=ScoreNetConfig.for_estimate(est, **c.network))
             with timed(seconds, "sample", stages, f"Langevin, {n} particles"):
                 x0, run, used = self._chain_starts(ens, n, c.start if start is None else start, s)
-                score = home_beyond_reach(ens.score_fn(), est) if c.home_beyond_reach else ens.score_fn()
+                score = ens.score_fn()
+                if c.home_beyond_reach:
+                    score = home_beyond_reach(score, est)
                 try:
                     x = langevin(score, x0, alpha=c.alpha, seed=s, **run).samples
                 except LangevinDivergence:       # keep the particles; the far ones are dropped

@@ -15,15 +15,15 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .plane import Plane, extent_of
+from .samples import thin_random
 from .style import PALETTE, apply_look, legend_below
 
 __all__ = ["rounds_figure", "page_centres"]
 
 
-def page_centres(study, k: int, *, answered: bool = True) -> np.ndarray:
-    """Centres of round ``k``'s pages (each page's pair of clips averaged): shape (n, d);
-    with ``answered`` only the pages someone has rated."""
-    plan = study.store.plan(study.plan_name(k))
+def page_centres(study, plan, *, answered: bool = True) -> np.ndarray:
+    """Centres of the pages of ``plan`` (a round of ``study``; each page's pair of clips
+    averaged): shape (n, d); with ``answered`` only the pages someone has rated."""
     done = {r.query for r in study.store.ratings(plan.name)} if answered else None
     pts = [np.mean(q.points, axis=0) for q in plan if done is None or q.index in done]
     return np.array(pts, dtype=np.float64).reshape(-1, study.data.shape[1])
@@ -56,19 +56,17 @@ def rounds_figure(study, *, dims: tuple[int, int] = (0, 1), n_show: int = 400,
     keys = sorted(clouds)
     plane = Plane(study.data.shape[1], dims, None)
     voices = plane.xy(study.data)
-    n_plans = len(study.plans())
-    titles = []
-    for k in keys:
-        ratings = sum(len(page_centres(study, j)) * 2 for j in range(min(k, n_plans)))
-        titles.append(("final fit" if k >= rounds else f"after round {k}") + f" ({ratings} ratings)")
+    plans = study.plans()
+    rated = [plane.xy(page_centres(study, p)) for p in plans]                  # per round
+    asked = [plane.xy(page_centres(study, p, answered=False)) for p in plans]
+    titles = [("final fit" if k >= rounds else f"after round {k}")
+              + f" ({2 * sum(len(r) for r in rated[:k])} ratings)" for k in keys]
     fig = make_subplots(rows=1, cols=len(keys), subplot_titles=titles,
                         horizontal_spacing=0.1)
     shown_xy = [voices]
     for col, k in enumerate(keys, start=1):
         first = col == 1
-        cloud = clouds[k][np.isfinite(clouds[k]).all(1)]
-        if len(cloud) > n_show:
-            cloud = cloud[np.sort(np.random.default_rng(k).choice(len(cloud), n_show, replace=False))]
+        cloud = thin_random(clouds[k][np.isfinite(clouds[k]).all(1)], n_show, seed=k)
         xy = plane.xy(cloud)
         shown_xy.append(xy)
         fig.add_trace(go.Scatter(
@@ -77,18 +75,17 @@ def rounds_figure(study, *, dims: tuple[int, int] = (0, 1), n_show: int = 400,
             marker=dict(color=PALETTE["humandiffusion"], size=4, opacity=0.35),
             hovertemplate="a sample of the model<br>(%{x:.2f}, %{y:.2f})<extra></extra>"),
             row=1, col=col)
-        before = [page_centres(study, j) for j in range(min(k, n_plans))]
-        before = plane.xy(np.concatenate(before)) if before else np.zeros((0, 2))
+        before = np.concatenate(rated[:k]) if k else np.zeros((0, 2))
         fig.add_trace(go.Scatter(
             x=before[:, 0], y=before[:, 1], mode="markers", name="pages rated before",
             legendgroup="rated", showlegend=first,
             marker=dict(color=PALETTE["periphery"], size=6, symbol="x"),
             hovertemplate="a page rated here<br>(%{x:.2f}, %{y:.2f})<extra></extra>"),
             row=1, col=col)
-        if k < n_plans:                                   # the round this cloud placed
-            nxt = plane.xy(page_centres(study, k, answered=False))
+        if k < len(plans):                                # the round this cloud placed
             fig.add_trace(go.Scatter(
-                x=nxt[:, 0], y=nxt[:, 1], mode="markers", name="pages it placed (the next round)",
+                x=asked[k][:, 0], y=asked[k][:, 1], mode="markers",
+                name="pages it placed (the next round)",
                 legendgroup="placed", showlegend=k == keys[0],
                 marker=dict(color=PALETTE["clicked"], size=9, symbol="circle-open",
                             line=dict(width=2)),
@@ -102,7 +99,7 @@ def rounds_figure(study, *, dims: tuple[int, int] = (0, 1), n_show: int = 400,
             row=1, col=col)
     ext = extent_of(*shown_xy, pad=0.05)
     # every page asked about stays in view (the cloud's far particles may be cut)
-    pages = plane.xy(np.concatenate([page_centres(study, j, answered=False) for j in range(n_plans)]))
+    pages = np.concatenate(asked)
     ext = tuple((min(lo, float(pages[:, i].min()) - 0.3), max(hi, float(pages[:, i].max()) + 0.3))
                 for i, (lo, hi) in enumerate(ext))
     a, b = plane.axis_titles(wrap=True)

@@ -22,7 +22,7 @@ from .plane import FieldFn, Plane, extent_of
 from .source import source_text
 from .style import PALETTE, apply_look
 
-__all__ = ["samples_figure", "collapsed", "MAX_POINTS"]
+__all__ = ["samples_figure", "collapsed", "thin_random", "MAX_POINTS"]
 
 MAX_POINTS = 1000      # samples drawn per cloud at most (SVG markers: each costs drawing time)
 COLLAPSE_FRACTION = 0.02   # a set whose 95 % radius is below this share of the view is one point
@@ -39,7 +39,9 @@ def collapsed(xy: np.ndarray, extent) -> bool:
     return bool(r < COLLAPSE_FRACTION * min(e[1] - e[0] for e in extent))
 
 
-def _thin(x: np.ndarray, max_points: int | None, seed: int = 0) -> np.ndarray:
+def thin_random(x: np.ndarray, max_points: int | None, seed: int = 0) -> np.ndarray:
+    """At most ``max_points`` rows of ``x`` (n, d), drawn at random (seeded), in their order:
+    a thinned cloud keeps its density."""
     if max_points is None or len(x) <= max_points:
         return x
     return x[np.sort(np.random.default_rng(seed).choice(len(x), max_points, replace=False))]
@@ -48,7 +50,7 @@ def _thin(x: np.ndarray, max_points: int | None, seed: int = 0) -> np.ndarray:
 def _cloud(fig, xy: np.ndarray, *, name: str, color: str, col: int, max_points, size=4,
            opacity=0.45, open_=False, showlegend=True) -> None:
     """A thinned cloud of small translucent markers (its legend entry says what is drawn)."""
-    shown = _thin(xy, max_points)
+    shown = thin_random(xy, max_points)
     label = name if len(shown) == len(xy) else f"{name} ({len(shown)} of {len(xy)} drawn)"
     if open_:
         marker = dict(color=color, opacity=opacity, size=size + 2, symbol="circle-open",

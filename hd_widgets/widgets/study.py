@@ -83,7 +83,7 @@ class StudyCloud(W.VBox):
 
     def rated(self) -> np.ndarray:
         """Centres of the pages of every round rated so far, by anyone: shape (n, d)."""
-        return np.concatenate([page_centres(self.study, k) for k in range(len(self.study.plans()))])
+        return np.concatenate([page_centres(self.study, plan) for plan in self.study.plans()])
 
     def update(self, *_) -> None:
         """Redraw with the pages rated so far and the latest cloud the study has."""
