@@ -460,7 +460,8 @@ class RoundsStudy:
             seed: int | None = None, stages=None) -> RoundsResult:
         """The study's HumanDiffusion: estimate on every round's ratings (of ``raters``
         only, if given), an ensemble of ``networks`` (default ``final_networks``), and
-        Langevin samples from the real data (``particles``, default the config's)."""
+        Langevin samples (``particles``, default the config's), the chains started as the
+        config's ``start`` says (:attr:`RoundsResult.start` tells which was used)."""
         c = self.config
         plans = self.plans()
         n = c.final_networks if networks is None else networks
