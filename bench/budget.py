@@ -19,7 +19,9 @@ One process runs, for d = 2 and d = 5 and budgets of about 200, 500 and 1000 rat
 
 Per (d, budget, method) one line
 ``budget d=D ratings=B method=M ed2_mean=… ed2_median=… ed2_worst=… lowD_worst=… variance_ratio=… escaped=…``:
-``ed2`` is 1000 x the unbiased squared energy distance to 5000 exact samples of p_H,
+``ed2`` is 1000 x the unbiased squared energy distance of a method's 5000 samples to
+``--exact`` (20,000) exact samples of p_H (the same per seed for every method; a larger
+reference than the 5000 of earlier runs, which put up to 1.6 of noise on one seed),
 ``lowD_worst`` the worst seed's share of samples where the true D < 0.1 (p_H itself has
 about 1 %), ``variance_ratio`` the mean over seeds (p_H's own is about 2), ``escaped`` the
 particles that left the space, summed over seeds. Then ``paired`` lines: hd-rounds minus
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
 import os
 from pathlib import Path
 import sys
@@ -42,7 +45,8 @@ import numpy as np
 METHODS = ["hd-fixed", "hd-rounds", "grid", "aepsych", "floor"]
 # on request (--methods): the same study with every chain started one way (hd-rounds: "auto")
 EXTRA = ["hd-rounds-data", "hd-rounds-resampled"]
-SAMPLES = 5000
+SAMPLES = 5000          # each method's samples
+EXACT = 20_000          # exact samples of p_H per seed (--exact)
 
 
 def _init() -> None:
@@ -57,11 +61,20 @@ def _world(d: int):
     return data, SimulatedListener.from_data(data, seed=0)
 
 
-def job(d: int, budget: int, seed: int, method: str) -> dict:
+@lru_cache(maxsize=None)
+def _exact(d: int, seed: int, n: int) -> tuple[np.ndarray, float]:
+    """Seed ``seed``'s exact samples of p_H (n, d) and their own mean distance, once per
+    worker: the O(n^2) term is the same for every method and budget."""
+    from hd_widgets.method.metrics import mean_distance
+    truth = _world(d)[1].sample_pH(n, rng=1000 + seed)
+    return truth, mean_distance(truth)
+
+
+def job(d: int, budget: int, seed: int, method: str, exact: int = EXACT) -> dict:
     """One method at one budget and seed: its fidelity to p_H, low-D share and seconds."""
     from hd_widgets.method.metrics import fidelity
     data, lis = _world(d)
-    truth = lis.sample_pH(SAMPLES, rng=1000 + seed)
+    truth, within = _exact(d, seed, exact)
     rater = lis.with_(seed=10_000 + seed)
     t = time.perf_counter()
     info = ""
@@ -96,7 +109,7 @@ def job(d: int, budget: int, seed: int, method: str) -> dict:
                      seed=seed, max_norm=float("inf")).samples
     else:
         raise ValueError(f"unknown method {method!r}")
-    f = fidelity(x, truth, data)
+    f = fidelity(x, truth, data, exact_within=within)
     finite = x[np.isfinite(x).all(1)]
     f["lowD"] = float(np.mean(lis.D(finite) < 0.1)) if len(finite) else 1.0
     f["seconds"] = time.perf_counter() - t
@@ -117,6 +130,7 @@ def main() -> None:
     ap.add_argument("--budgets", type=int, nargs="+", default=[200, 500, 1000])
     ap.add_argument("--dims", type=int, nargs="+", default=[2, 5])
     ap.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS + EXTRA)
+    ap.add_argument("--exact", type=int, default=EXACT, help="exact samples of p_H per seed")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json", type=Path, default=None, help="also write every run's figures here")
@@ -126,7 +140,7 @@ def main() -> None:
         args.methods = [m for m in args.methods if m != "aepsych"]
     t_all = time.perf_counter()
     print(f"settings: seeds={args.seeds} budgets={args.budgets} dims={args.dims} "
-          f"methods={args.methods} samples={SAMPLES} workers={args.workers} torch threads=1",
+          f"methods={args.methods} samples={SAMPLES} exact={args.exact} workers={args.workers} torch threads=1",
           flush=True)
     from hd_widgets.method.metrics import paired_difference
     jobs = [(d, b, s, m) for d in args.dims for b in args.budgets for m in args.methods
@@ -135,7 +149,7 @@ def main() -> None:
     order = {"hd-rounds": 0, "hd-rounds-data": 0, "hd-rounds-resampled": 0, "aepsych": 1, "hd-fixed": 2, "floor": 3, "grid": 4}
     jobs.sort(key=lambda j: (order[j[3]], -j[1]))
     with ProcessPoolExecutor(args.workers, initializer=_init) as pool:
-        futures = {j: pool.submit(job, *j) for j in jobs}
+        futures = {j: pool.submit(job, *j, args.exact) for j in jobs}
         results = {}
         for n, (j, fut) in enumerate(futures.items(), start=1):
             try:

@@ -30,6 +30,21 @@ def test_matches_the_formula_and_blocks_do_not_matter(d, monkeypatch):
     assert mean_distance(x) == pytest.approx(cdist(x, x).sum() / (n * (n - 1)), rel=1e-10)
 
 
+def test_a_reference_samples_own_term_given_once_changes_nothing():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(200, 3)), 1.2 * rng.normal(size=(400, 3))
+    within = mean_distance(y)
+    for stat in ("u", "v"):
+        assert energy_distance(x, y, statistic=stat, squared=True, y_within=within) == \
+            pytest.approx(energy_distance(x, y, statistic=stat, squared=True), rel=1e-12)
+    data = rng.normal(size=(50, 3))
+    assert metrics.fidelity(x, y, data, exact_within=within) == \
+        pytest.approx(metrics.fidelity(x, y, data))
+    # a wrong value is used as given (it is the caller's cache, not re-checked)
+    assert energy_distance(x, y, squared=True, y_within=within + 1.0) == \
+        pytest.approx(energy_distance(x, y, squared=True) - 1.0 * 399 / 400, rel=1e-9)
+
+
 def test_separates_same_from_different_distributions():
     rng = np.random.default_rng(1)
     a, b = rng.normal(size=(2000, 3)), rng.normal(size=(2000, 3))
