@@ -163,6 +163,24 @@ def test_the_widget_sends_a_kept_rating_again_by_itself(widget, url, server):
     assert len(stored(url)) == 2
 
 
+def test_a_kept_rating_is_sent_even_after_its_widget_is_closed(widget, url, server):
+    """The person closes the tab (the widget) during the outage: the kept rating still
+    goes to the store once the server is back, once."""
+    w = widget
+    w.retry_delays = (0.3,)
+    w.set_ratings(0.7, 0.2)
+    server.pause()
+    assert not w.submit() and w.pending is not None
+    w.close()
+    server.resume()
+    deadline = time.monotonic() + 20
+    while w.pending is not None:                       # the timer sends it by itself
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(0.5)                                    # no second send comes after
+    assert len(stored(url)) == 2
+
+
 def test_a_lost_acknowledgement_is_not_stored_twice(widget, url, monkeypatch):
     """The server committed the rating but the answer never came back: the widget keeps
     it, the next click sends the same submission, and the store recognises it."""

@@ -44,6 +44,7 @@ from traitlets import Bool, Int, TraitError, Unicode, observe, validate
 from ..ratings.plan import Query, QueryPlan
 from .card import HELP, RatingCard
 from .checks import check_plan, rater_problem
+from .outbox import Outbox
 from .ownership import NotOurs, OwnSubmissions
 from .prefetch import ClipPrefetcher
 from ..speech.space import FeatureSpace
@@ -142,6 +143,7 @@ class RatingWidget(RatingCard):
         self._done: set[int] = set()
         self._skipped: set[int] = set()
         self._mine = OwnSubmissions(store, self.plan.name)   # what this widget's Undo may undo
+        self._outbox = Outbox(store, self.session)   # a rating kept through an outage
         self._submit_handlers = W.CallbackDispatcher()
         self._prefetch = ClipPrefetcher(space.render_wav)
         super().__init__(self.letters, len(self.plan))
@@ -282,7 +284,7 @@ class RatingWidget(RatingCard):
         values = np.empty(self.k)
         values[self._order] = [s.value for s in self._sliders]          # back to query order
         try:
-            ids = self._send_rating(q, values.tolist())    # kept and retried if unreachable
+            ids = self._outbox.send(self.plan.name, self.rater, q.index, values.tolist())
         except StoreUnreachable as e:
             return self._keep_for_retry(e)
         except RatingError as e:
@@ -517,73 +519,30 @@ class RatingWidget(RatingCard):
     #: seconds before each automatic resend of a rating the server did not take (then the last)
     retry_delays = (3.0, 6.0, 12.0, 30.0)
 
-    def _send_rating(self, q: Query, values: list[float]) -> list[int]:
-        """Store this page's rating under a submission id made at the first click; a rating
-        kept after an outage is sent again with the same id (stored once, however often)."""
-        with self._retry_state()["lock"]:
-            state = self._retry_state()
-            mine = (self.rater, q.index, tuple(values))
-            if state["pending"] is None or state["pending"][:3] != mine:
-                state["pending"] = mine + (uuid.uuid4().hex,)      # a new rating: a new id
-            rater, query, vals, key = state["pending"]
-            try:
-                ids = self.store.rate(self.plan.name, query, list(vals), rater=rater,
-                                      session=self.session, submission=key)
-            except StoreUnreachable:
-                raise                                  # kept in state["pending"]
-            except BaseException:
-                state["pending"] = None                # refused: nothing to send again
-                raise
-            state["pending"], state["tries"] = None, 0
-            if state["timer"] is not None:
-                state["timer"].cancel()
-                state["timer"] = None
-            return ids
+    @property
+    def pending(self) -> tuple | None:
+        """The rating kept after an outage, not yet stored: (rater, query, values,
+        submission id), or None (:class:`~hd_widgets.widgets.outbox.Outbox`)."""
+        return self._outbox.pending
 
     def _keep_for_retry(self, error: Exception) -> None:
         """Say so, keep the page and its rating, and send it again later."""
-        state = self._retry_state()
-        delay = self.retry_delays[min(state["tries"], len(self.retry_delays) - 1)]
-        state["tries"] += 1
-        if state["timer"] is not None:
-            state["timer"].cancel()
-        import threading
-        state["timer"] = threading.Timer(delay, self._retry_pending)
-        state["timer"].daemon = True
-        state["timer"].start()
+        delay = self._outbox.retry_later(self.retry_delays, self._retry_pending)
         self._say("Not saved yet: the server is unreachable; your rating is kept and will be "
                   f"sent again (in {delay:g} s, or click Submit).", "error")
 
     def _retry_pending(self) -> None:
-        """The timer's resend: the person's own Submit path while the page is still shown."""
-        state = self._retry_state()
-        state["timer"] = None
-        pending = state["pending"]
-        if pending is None or getattr(self, "comm", None) is None:    # sent, or closed
+        """The timer's resend: the person's own Submit path while the page is still shown,
+        else (they moved on, or the widget was closed) sent as it is."""
+        pending = self._outbox.pending
+        if pending is None:
             return
-        if self.query is not None and (self.rater, self.query.index) == pending[:2]:
+        shown = getattr(self, "comm", None) is not None and self.query is not None
+        if shown and (self.plan.name, self.rater, self.query.index) == \
+                (self._outbox.plan, *pending[:2]):
             self._on_submit()
             return
-        try:                                 # the person moved on meanwhile: send it quietly
-            with state["lock"]:
-                self.store.rate(self.plan.name, pending[1], list(pending[2]), rater=pending[0],
-                                session=self.session, submission=pending[3])
-                state["pending"] = None
+        try:
+            self._outbox.send_pending()
         except StoreUnreachable as e:
             self._keep_for_retry(e)
-        except RatingError:
-            state["pending"] = None
-
-    @property
-    def pending(self) -> tuple | None:
-        """The rating kept after an outage, not yet stored: (rater, query, values,
-        submission id), or None."""
-        return self._retry_state()["pending"]
-
-    def _retry_state(self) -> dict:
-        import threading
-        state = self.__dict__.get("_outage")
-        if state is None:
-            state = self.__dict__.setdefault(
-                "_outage", {"lock": threading.RLock(), "pending": None, "timer": None, "tries": 0})
-        return state

@@ -1,0 +1,108 @@
+"""A rating the store could not take yet: kept, and sent again under one submission id.
+
+When the ratings server is unreachable (a PostgreSQL store during an outage) the rating
+widget must not lose the person's page, and must not store it twice when the server
+comes back after a resend that did reach it. :class:`Outbox` holds that one rating with a
+submission id made at the first click; every resend uses the same id, and the store keeps
+a submission once however often it arrives (``RatingsStore.rate(submission=...)``). A
+timer sends it again after each of ``delays`` seconds (then every last delay) until the
+store takes or refuses it.
+
+Written here rather than with a retry library: the resend must go through the widget's
+own Submit path while the page is still shown (so the card moves on as after a click),
+and a library's blocking retry loop would hold the kernel.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Callable, Sequence
+import uuid
+
+from ..ratings.store import RatingError, StoreUnreachable
+
+__all__ = ["Outbox"]
+
+
+class Outbox:
+    """At most one unsent rating, and the timer that sends it again.
+
+    Parameters
+    ----------
+    store : RatingsStore
+    session : str    stored with each rating.
+    """
+
+    def __init__(self, store, session: str) -> None:
+        self.store, self.session = store, session
+        self._lock = threading.RLock()
+        self._pending: tuple | None = None
+        self.plan: str | None = None        # the pending rating's plan
+        self._timer: threading.Timer | None = None
+        self._tries = 0
+
+    @property
+    def pending(self) -> tuple | None:
+        """(rater, query, values, submission id) of the rating not yet stored, or None."""
+        return self._pending
+
+    def send(self, plan: str, rater: str, query: int, values: Sequence[float]) -> list[int]:
+        """Store one page's rating (of plan ``plan``); the ids the store gave it.
+
+        A rating equal to the pending one (same plan, rater, page and values) is sent again under
+        the pending submission id; any other gets a new id. :class:`StoreUnreachable` keeps
+        it pending (to be sent again); any other error drops it (the store refused it: there
+        is nothing to send again) and propagates.
+        """
+        with self._lock:
+            mine = (rater, int(query), tuple(float(v) for v in values))
+            if self._pending is None or (self.plan, *self._pending[:3]) != (plan, *mine):
+                self._pending = mine + (uuid.uuid4().hex,)      # a new rating: a new id
+                self.plan = plan
+            rater, query, vals, key = self._pending
+            try:
+                ids = self.store.rate(self.plan, query, list(vals), rater=rater,
+                                      session=self.session, submission=key)
+            except StoreUnreachable:
+                raise                                          # still pending
+            except BaseException:
+                self._pending = None                           # refused: nothing to resend
+                raise
+            self._pending, self._tries = None, 0
+            self._cancel()
+            return ids
+
+    def send_pending(self) -> bool:
+        """Send the pending rating as it is (nobody is looking at its page any more);
+        True once stored or refused (nothing pending), False if there was nothing to send.
+        Raises :class:`StoreUnreachable` while the server is still away."""
+        with self._lock:
+            if self._pending is None:
+                return False
+            rater, query, vals, _ = self._pending
+            try:
+                self.send(self.plan, rater, query, vals)
+            except RatingError:
+                pass                                            # refused: dropped by send
+            return True
+
+    def retry_later(self, delays: Sequence[float], callback: Callable[[], None]) -> float:
+        """Call ``callback`` (from a timer thread) after the next of ``delays``; returns
+        that delay. Each call moves one step along ``delays`` and stays at the last."""
+        with self._lock:
+            delay = float(delays[min(self._tries, len(delays) - 1)])
+            self._tries += 1
+            self._cancel()
+            self._timer = threading.Timer(delay, callback)
+            self._timer.daemon = True
+            self._timer.start()
+            return delay
+
+    def _cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def __repr__(self) -> str:
+        p = self._pending
+        what = "empty" if p is None else f"pending: rater {p[0]!r}, query {p[1]}"
+        return f"Outbox({what})" if p is None else f"Outbox(plan={self.plan!r}, {what})"
