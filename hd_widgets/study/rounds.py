@@ -255,16 +255,17 @@ class RoundsStudy:
             out.append(self.store.plan(self.plan_name(k)))
         return out
 
-    def clouds(self) -> dict[int, np.ndarray]:
+    def clouds(self, plans: list[QueryPlan] | None = None) -> dict[int, np.ndarray]:
         """Where the model's samples went after each round: {rounds rated: particles (n, d)}.
 
         Key k < rounds is the cloud that placed round k's pages; it is stored with round
         k's plan (:data:`CLOUD_POINTS` of the particles, rounded to 3 decimals), so a
         restarted kernel, a second widget or another student sees it too. Key ``rounds``
-        is the final fit's samples, in this process only (after :meth:`fit`).
+        is the final fit's samples, in this process only (after :meth:`fit`). ``plans``:
+        :meth:`plans` already read by the caller, so the store is not read twice.
         """
         out = {}
-        for plan in self.plans()[1:]:
+        for plan in (self.plans() if plans is None else plans)[1:]:
             k = int(plan.config["round"])
             if "cloud" in plan.config:        # the cloud that placed the stored round (if two
                                               # processes planned it, the stored one's)

@@ -49,14 +49,14 @@ def rounds_figure(study, *, dims: tuple[int, int] = (0, 1), n_show: int = 400,
     plotly.graph_objects.Figure
         Raises ValueError when no round has been rated yet (no cloud to draw).
     """
-    clouds = study.clouds()
+    plans = study.plans()
+    clouds = study.clouds(plans)
     if not clouds:
         raise ValueError("no cloud yet: the first cloud is fitted when round 1 is rated")
     rounds = study.config.rounds
     keys = sorted(clouds)
     plane = Plane(study.data.shape[1], dims, None)
     voices = plane.xy(study.data)
-    plans = study.plans()
     rated = [plane.xy(page_centres(study, p)) for p in plans]                  # per round
     asked = [plane.xy(page_centres(study, p, answered=False)) for p in plans]
     titles = [("final fit" if k >= rounds else f"after round {k}")

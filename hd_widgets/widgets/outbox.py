@@ -35,32 +35,34 @@ class Outbox:
     def __init__(self, store, session: str) -> None:
         self.store, self.session = store, session
         self._lock = threading.RLock()
-        self._pending: tuple | None = None
-        self.plan: str | None = None        # the pending rating's plan
+        self._pending: tuple | None = None     # (plan, rater, query, values, submission id)
         self._timer: threading.Timer | None = None
         self._tries = 0
 
     @property
     def pending(self) -> tuple | None:
         """(rater, query, values, submission id) of the rating not yet stored, or None."""
-        return self._pending
+        return None if self._pending is None else self._pending[1:]
+
+    def holds(self, plan: str, rater: str, query: int) -> bool:
+        """Is the rating kept here the one of this page (plan, rater, query)?"""
+        return self._pending is not None and self._pending[:3] == (plan, rater, int(query))
 
     def send(self, plan: str, rater: str, query: int, values: Sequence[float]) -> list[int]:
         """Store one page's rating (of plan ``plan``); the ids the store gave it.
 
-        A rating equal to the pending one (same plan, rater, page and values) is sent again under
-        the pending submission id; any other gets a new id. :class:`StoreUnreachable` keeps
-        it pending (to be sent again); any other error drops it (the store refused it: there
-        is nothing to send again) and propagates.
+        A rating equal to the pending one (same plan, rater, page and values) is sent again
+        under the pending submission id; any other gets a new id. :class:`StoreUnreachable`
+        keeps it pending (to be sent again); any other error drops it (the store refused it:
+        there is nothing to send again) and propagates.
         """
         with self._lock:
-            mine = (rater, int(query), tuple(float(v) for v in values))
-            if self._pending is None or (self.plan, *self._pending[:3]) != (plan, *mine):
+            mine = (plan, rater, int(query), tuple(float(v) for v in values))
+            if self._pending is None or self._pending[:4] != mine:
                 self._pending = mine + (uuid.uuid4().hex,)      # a new rating: a new id
-                self.plan = plan
-            rater, query, vals, key = self._pending
+            plan, rater, query, vals, key = self._pending
             try:
-                ids = self.store.rate(self.plan, query, list(vals), rater=rater,
+                ids = self.store.rate(plan, query, list(vals), rater=rater,
                                       session=self.session, submission=key)
             except StoreUnreachable:
                 raise                                          # still pending
@@ -71,19 +73,17 @@ class Outbox:
             self._cancel()
             return ids
 
-    def send_pending(self) -> bool:
-        """Send the pending rating as it is (nobody is looking at its page any more);
-        True once stored or refused (nothing pending), False if there was nothing to send.
-        Raises :class:`StoreUnreachable` while the server is still away."""
+    def send_pending(self) -> None:
+        """Send the pending rating as it is (nobody is looking at its page any more), if
+        there is one; a refusal drops it. Raises :class:`StoreUnreachable` while the server
+        is still away (it stays pending)."""
         with self._lock:
             if self._pending is None:
-                return False
-            rater, query, vals, _ = self._pending
+                return
             try:
-                self.send(self.plan, rater, query, vals)
+                self.send(*self._pending[:4])
             except RatingError:
                 pass                                            # refused: dropped by send
-            return True
 
     def retry_later(self, delays: Sequence[float], callback: Callable[[], None]) -> float:
         """Call ``callback`` (from a timer thread) after the next of ``delays``; returns
@@ -103,6 +103,7 @@ class Outbox:
             self._timer = None
 
     def __repr__(self) -> str:
-        p = self._pending
-        what = "empty" if p is None else f"pending: rater {p[0]!r}, query {p[1]}"
-        return f"Outbox({what})" if p is None else f"Outbox(plan={self.plan!r}, {what})"
+        if self._pending is None:
+            return "Outbox(empty)"
+        plan, rater, query = self._pending[:3]
+        return f"Outbox(pending: plan {plan!r}, rater {rater!r}, query {query})"

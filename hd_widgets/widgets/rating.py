@@ -534,12 +534,10 @@ class RatingWidget(RatingCard):
     def _retry_pending(self) -> None:
         """The timer's resend: the person's own Submit path while the page is still shown,
         else (they moved on, or the widget was closed) sent as it is."""
-        pending = self._outbox.pending
-        if pending is None:
+        if self._outbox.pending is None:
             return
         shown = getattr(self, "comm", None) is not None and self.query is not None
-        if shown and (self.plan.name, self.rater, self.query.index) == \
-                (self._outbox.plan, *pending[:2]):
+        if shown and self._outbox.holds(self.plan.name, self.rater, self.query.index):
             self._on_submit()
             return
         try:

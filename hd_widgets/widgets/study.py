@@ -81,14 +81,17 @@ class StudyCloud(W.VBox):
         super().__init__([self.figure])
         self.update()
 
-    def rated(self) -> np.ndarray:
-        """Centres of the pages of every round rated so far, by anyone: shape (n, d)."""
-        return np.concatenate([page_centres(self.study, plan) for plan in self.study.plans()])
+    def rated(self, plans=None) -> np.ndarray:
+        """Centres of the pages of every round rated so far, by anyone: shape (n, d)
+        (``plans``: the study's plans, if already read)."""
+        plans = self.study.plans() if plans is None else plans
+        return np.concatenate([page_centres(self.study, plan) for plan in plans])
 
     def update(self, *_) -> None:
         """Redraw with the pages rated so far and the latest cloud the study has."""
-        clouds = self.study.clouds()
-        r = self.plane.xy(self.rated())
+        plans = self.study.plans()                  # read once for both
+        clouds = self.study.clouds(plans)
+        r = self.plane.xy(self.rated(plans))
         pages = f"{len(r)} page{'s' if len(r) != 1 else ''} rated"
         with self.figure.batch_update():
             self.figure.data[1].x, self.figure.data[1].y = r[:, 0], r[:, 1]
