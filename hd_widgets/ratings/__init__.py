@@ -3,7 +3,8 @@
 kinds (the clip-kind vocabulary) -> plan (queries: pages of clips) and budget (plans
 that spend a number of ratings) -> listeners (people's stand-ins: simulated, or judging
 the audio) -> store (every rating, append-only, durable, shared by a class; a SQLite
-file or a PostgreSQL server: statements, database, server, schema, export).
+file or a PostgreSQL server: stored_plans, writes, resume, statements, database, server,
+schema, export).
 Imports from speech only.
 """
 from .._lazy import lazy_names

@@ -1,12 +1,13 @@
 """Every statement the ratings store runs, once, as SQLAlchemy Core, for both backends.
 
 :class:`~hd_widgets.ratings.store.RatingsStore` holds the logic (plans, rate, skip, undo,
-resume, progress, exports) and speaks only to a :class:`Session`: one open transaction on
-either backend, which runs these statements. The SQLite session (``database.py``) compiles
-each one once for SQLite and runs it on its own ``sqlite3`` connection; the PostgreSQL
-session (``server.py``) runs it through a SQLAlchemy connection. Where the databases
-differ, the session says how (:meth:`Session.lock`, :meth:`Session.rating_ids`, and
-:func:`insert_ignoring` for an idempotent insert).
+resume, progress, exports; with ``stored_plans.py``, ``writes.py`` and ``resume.py``) and
+speaks only to a :class:`Session`: one open transaction on either backend, which runs
+these statements. The SQLite session (``database.py``) compiles each one once for SQLite
+and runs it on its own ``sqlite3`` connection; the PostgreSQL session (``server.py``) runs
+it through a SQLAlchemy connection. Where the databases differ, the session says how
+(:meth:`Session.lock`, :meth:`Session.rating_ids`, and :func:`insert_ignoring` for an
+idempotent insert).
 
 Builders are cached (one statement object per shape), so the SQLite session compiles
 each shape once; values travel as bound parameters, never as SQL text.

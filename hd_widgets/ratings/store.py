@@ -20,38 +20,38 @@ Ratings are the scarce thing here (a person's minutes), so the store is
 - **strict**: bad input raises :class:`RatingError` and leaves the store unchanged; so
   does a file or database that is not this store, is corrupted, or has an unknown schema.
 
-All the logic below (plans, rate, skip, undo, resume, progress, exports) is written once,
-against a session that runs the Core statements of ``statements.py`` on either backend.
-The tables are described in ``schema.py``; exports (CSV, pandas, backup) in ``export.py``.
+All the logic (plans, rate, skip, undo, resume, progress, exports) is written once,
+against a session that runs the Core statements of ``statements.py`` on either backend;
+this class checks every argument first (``inputs.py``), then runs one transaction. The
+plans a store holds are kept by ``stored_plans.py``, a rater's writes are ``writes.py``,
+where a rater resumes is ``resume.py``; the tables are described in ``schema.py``, exports
+(CSV, pandas, backup) in ``export.py``.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
-import numbers
 import os
 from pathlib import Path
-import threading
-import time
 from typing import Any
 import uuid
 
 import numpy as np
 
 from . import statements as S
+from . import writes
 from .database import Database
 from .export import (backup_file, check_target, dataframe, export_rows, fill_sqlite,
                      table_columns, write_csv)
 from .filesystems import network_filesystem
-from .inputs import (plan_from_rows, plan_rows, rater_id, submission_id, text,
-                     timeout as _timeout, values as _values)
+from .inputs import rater_id, submission_id, text, timeout as _timeout, values as _values
 from .locations import STORE_ENV, locate, masked
 from .plan import Query, QueryPlan
-from .schema import (RATING_COLS, SCHEMA_VERSION, TABLES, Rating, RatingError,
-                     StoreUnreachable)
+from .resume import rater_state, resume_point
+from .schema import SCHEMA_VERSION, TABLES, Rating, RatingError, StoreUnreachable
+from .stored_plans import StoredPlans
+from .writes import refuse_duplicate  # noqa: F401 - importable from here, as it was
 
 __all__ = ["RatingError", "Rating", "RatingsStore", "StoreUnreachable", "SCHEMA_VERSION"]
-
-_COLS = tuple(RATING_COLS.split(", "))
 
 
 class RatingsStore:
@@ -112,9 +112,7 @@ class RatingsStore:
         self.session = uuid.uuid4().hex if session is None else text(session, "session")
         self.readonly = bool(readonly)
         self.backend, where = locate(path)
-        self._lock = threading.RLock()
-        self._plans: dict[str, QueryPlan] = {}
-        self._positions: dict[str, dict[int, int]] = {}   # plan -> Query.index -> position
+        self._plans = StoredPlans(self._transaction)
         if self.backend == "postgresql":
             from .server import ServerDatabase
             self.path, self._file = None, None
@@ -160,64 +158,15 @@ class RatingsStore:
         QueryPlan
             The plan as stored; ``store.plan(name)`` returns an identical one later.
         """
-        name, config, rows, digest, stored = plan_rows(plan)
-
-        def insert(s) -> None:
-            if not self.readonly:
-                s.lock("plans")
-            row = S.first(s, S.plan_fingerprint(), {"name": name})
-            if row is not None:
-                if row[0] != digest:
-                    raise RatingError(f"a different plan named {name!r} is already stored; "
-                                      "give this one a new name")
-                return
-            if self.readonly:
-                raise RatingError(f"{self.where} was opened read-only (readonly=True): plan "
-                                  f"{name!r} is not stored and cannot be added")
-            s.run(S.insert("plans"), [dict(name=name, fingerprint=digest, config=config,
-                                           d=plan.d, n_queries=len(plan.queries),
-                                           time=time.time())])
-            s.run(S.insert("queries"), [dict(zip(("plan", "position", "idx", "kinds", "points",
-                                                  "meta"), r)) for r in rows])
-        self._transaction(insert, write=not self.readonly)   # read-only: just check it
-        return self._cache(stored)
+        return self._plans.add(plan, readonly=self.readonly, where=self.where)
 
     def plan(self, name: str) -> QueryPlan:
         """The stored plan called ``name`` (RatingError if there is none)."""
-        name = text(name, "plan name")
-        if name in self._plans:
-            return self._plans[name]
-
-        def load(s):
-            return (S.first(s, S.plan_head(), {"name": name}),
-                    s.rows(S.plan_queries(), {"name": name}))
-        head, rows = self._transaction(load, write=False)
-        if head is None:
-            known = ", ".join(map(repr, self.plan_names())) or "none"
-            raise RatingError(f"unknown plan {name!r} (stored plans: {known})")
-        return self._cache(plan_from_rows(name, head[0], head[1], rows))
-
-    def _cache(self, plan: QueryPlan) -> QueryPlan:
-        with self._lock:
-            self._plans.setdefault(plan.name, plan)
-            self._positions.setdefault(
-                plan.name, {q.index: pos for pos, q in enumerate(plan.queries)})
-            return self._plans[plan.name]
+        return self._plans.get(name)
 
     def plan_names(self) -> list[str]:
         """Names of the stored plans, in the order they were added."""
-        return [r[0] for r in self._transaction(lambda s: s.rows(S.plan_names()), write=False)]
-
-    def _query(self, plan: str, query: Any) -> Query:
-        """Validated (plan, query index) -> the Query, before any transaction."""
-        p = self.plan(plan)
-        if isinstance(query, (bool, np.bool_)) or not isinstance(query, numbers.Integral):
-            raise RatingError(f"query must be an int index, got {type(query).__name__} {query!r}")
-        pos = self._positions[p.name].get(int(query))
-        if pos is None:
-            raise RatingError(f"plan {p.name!r} has no query {int(query)} "
-                              f"({len(p.queries)} queries)")
-        return p.queries[pos]
+        return self._plans.names()
 
     def _writable(self, what: str) -> None:
         if self.readonly:
@@ -249,39 +198,19 @@ class RatingsStore:
         rater = rater_id(rater)
         session = self.session if session is None else text(session, "session")
         key = uuid.uuid4().hex if submission is None else submission_id(submission)
-        q = self._query(plan, query)
+        q = self._plans.query(plan, query)
         vals = _values(values, q.k, f"plan {plan!r} query {q.index}")
-
-        def insert(s) -> list[int]:
-            s.lock(f"rater:{rater}")
-            stored = s.rows(S.submission_of(), {"id": key})
-            if stored:
-                return _replayed(stored, key, plan, q.index, rater, vals)
-            refuse_duplicate(s, plan, q.index, rater)
-            ids, now = s.rating_ids(q.k), time.time()
-            s.run(S.insert("ratings"), [dict(id=ids[j], submission=ids[0], plan=plan,
-                                             query=q.index, clip=j, kind=q.kinds[j],
-                                             value=vals[j], rater=rater, session=session,
-                                             time=now) for j in range(q.k)])
-            if not s.rows(S.record_submission(s.dialect), {"id": key, "rating": ids[0]}):
-                raise RatingError(f"submission id {key!r} is already in use by another "
-                                  "submission; nothing was stored")
-            return ids
-        return self._transaction(insert, replay_safe=True)
+        return self._transaction(lambda s: writes.submit(s, plan, q, vals, rater=rater,
+                                                         session=session, key=key),
+                                 replay_safe=True)
 
     def skip(self, plan: str, query: int, *, rater: str, session: str | None = None) -> None:
         """Record that ``rater`` skipped a query; it comes back after all unskipped ones."""
         self._writable("skip")
         rater = rater_id(rater)
         session = self.session if session is None else text(session, "session")
-        q = self._query(plan, query)
-
-        def insert(s) -> None:
-            s.lock(f"rater:{rater}")
-            refuse_duplicate(s, plan, q.index, rater)
-            s.rows(S.insert_event(), dict(kind="skip", plan=plan, query=q.index, rater=rater,
-                                          session=session, time=time.time()))
-        self._transaction(insert)
+        q = self._plans.query(plan, query)
+        self._transaction(lambda s: writes.skip(s, plan, q.index, rater=rater, session=session))
 
     def undo(self, *, rater: str, plan: str | None = None) -> list[Rating]:
         """Withdraw ``rater``'s last active submission (in ``plan``, if given).
@@ -297,21 +226,8 @@ class RatingsStore:
         rater = rater_id(rater)
         if plan is not None:
             plan = self.plan(plan).name
-        args = {"rater": rater, "plan": plan}
-
-        def withdraw(s) -> list[Rating]:
-            s.lock(f"rater:{rater}")
-            last = S.first(s, S.last_submission(plan is not None), args)
-            if last is None:
-                scope = "" if plan is None else f" in plan {plan!r}"
-                raise RatingError(f"nothing to undo: rater {rater!r} has no active ratings{scope}")
-            rows = s.rows(S.submission_rows(), {"submission": last[0]})
-            event = s.rows(S.insert_event(), dict(kind="undo", plan=rows[0][1], query=rows[0][2],
-                                                  rater=rater, session=self.session,
-                                                  time=time.time()))[0][0]
-            s.run(S.insert("undone"), [dict(rating=r[0], event=event) for r in rows])
-            return [Rating(*r) for r in rows]
-        return self._transaction(withdraw)
+        return self._transaction(lambda s: writes.withdraw_last(s, rater=rater, plan=plan,
+                                                                session=self.session))
 
     # ------------------------------------------------------------------ reading
     def next_query(self, plan: str, rater: str) -> Query | None:
@@ -319,21 +235,8 @@ class RatingsStore:
         order, or the rater's own order for a :meth:`QueryPlan.per_rater` plan); then
         skipped ones, least recently skipped first; None when all are done."""
         p, rater = self.plan(plan), rater_id(rater)
-        args = {"plan": p.name, "rater": rater}
-
-        def read(s):
-            return ({r[0] for r in s.rows(S.done_queries(), args)},
-                    dict(s.rows(S.skipped(), args)))
-        done, skipped = self._transaction(read, write=False)
-        later: tuple[int, Query] | None = None
-        for q in (p.queries[i] for i in p.order_for(rater)):
-            if q.index in done:
-                continue
-            if q.index not in skipped:
-                return q
-            if later is None or skipped[q.index] < later[0]:
-                later = (skipped[q.index], q)
-        return None if later is None else later[1]
+        done, skipped = self._transaction(lambda s: rater_state(s, p.name, rater), write=False)
+        return resume_point(p, rater, done, skipped)
 
     def progress(self, plan: str, rater: str | None = None) -> tuple[int, int]:
         """(queries answered, total queries); answered by ``rater``, or by anyone if None."""
@@ -351,7 +254,7 @@ class RatingsStore:
 
     def ratings(self, plan: str | None = None, *, rater: str | None = None) -> list[Rating]:
         """Active (not undone) ratings, in the order they were given."""
-        return [Rating(*r) for r in self._select(_COLS, plan, rater)]
+        return [Rating(*r) for r in self._select(S.RATING_COLUMNS, plan, rater)]
 
     def raters(self, plan: str | None = None) -> list[str]:
         """Raters with at least one active rating, in order of their first rating."""
@@ -365,13 +268,14 @@ class RatingsStore:
         of each rated clip (so ``pandas.DataFrame(store.table(name))`` just works).
         """
         p = self.plan(plan)
-        return table_columns(p, self._positions[p.name], self._select(_COLS, p.name, None))
+        return table_columns(p, self._plans.positions(p.name),
+                             self._select(S.RATING_COLUMNS, p.name, None))
 
     # ------------------------------------------------------------------ export
     def _export_rows(self, plan: str | None) -> tuple[list[str], list[list]]:
         names = [self.plan(plan).name] if plan is not None else self.plan_names()
-        plans = {n: (self.plan(n), self._positions[n]) for n in names}
-        return export_rows(self._select(_COLS, plan, None), plans)
+        plans = {n: (self.plan(n), self._plans.positions(n)) for n in names}
+        return export_rows(self._select(S.RATING_COLUMNS, plan, None), plans)
 
     def to_csv(self, path: str | os.PathLike, plan: str | None = None) -> Path:
         """Write the active ratings (of one plan, or all) to a CSV file; returns its path.
@@ -437,21 +341,3 @@ class RatingsStore:
         ro = ", readonly" if self.readonly else ""
         return f"RatingsStore({self.where!r}, plans={self.plan_names()}, ratings={n}{ro})"
 
-
-def refuse_duplicate(s: S.Session, plan: str, query: int, rater: str) -> None:
-    """RatingError if ``rater`` has an active submission (or must undo one) for ``query``."""
-    if S.first(s, S.answered(), {"plan": plan, "rater": rater, "query": query}):
-        raise RatingError(f"rater {rater!r} already answered plan {plan!r} query {query}; "
-                          "undo that submission first to rate it again")
-
-
-def _replayed(stored: list[tuple], key: str, plan: str, query: int, rater: str,
-              vals: list[float]) -> list[int]:
-    """A submission id seen before: its ids if it is the same rating, else RatingError."""
-    same = ([(r[1], r[2], r[3]) for r in stored] == [(plan, query, rater)] * len(stored)
-            and [r[4] for r in stored] == vals)
-    if not same:
-        raise RatingError(f"submission id {key!r} was already used for another rating "
-                          f"(plan {stored[0][1]!r} query {stored[0][2]}, rater {stored[0][3]!r}); "
-                          "nothing was stored")
-    return [r[0] for r in stored]
