@@ -93,11 +93,11 @@ class Plane:
                            if k not in self.dims)
         return f"slice {a}, {b} of {self.d} dims at {others} (points projected)"
 
-    def title(self, title: str, *notes: str | None) -> str:
+    def title(self, title: str, *notes: str | None, stacked: bool = False) -> str:
         """``title`` plus, on smaller lines below it, the plane's note when d > 2 and any
         other ``notes`` given (e.g. whose ratings the figure rests on); empty notes are
-        left out."""
-        return titled(title, self.note(), *notes)
+        left out; ``stacked``: one line per note (:func:`~hd_widgets.views.style.titled`)."""
+        return titled(title, self.note(), *notes, stacked=stacked)
 
 
 def extent_of(*arrays: np.ndarray | None, pad: float = 0.12,

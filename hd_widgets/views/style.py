@@ -19,7 +19,7 @@ from ..ratings import kinds
 __all__ = ["PALETTE", "GROUP_COLORS", "GROUP_SYMBOLS", "KIND_NAMES", "TEMPLATE",
            "D_COLORSCALE", "color_of", "axis_title", "nice_scale", "apply_look", "titled",
            "wrap_words", "translucent", "dark_shade", "sample_colors", "legend_below",
-           "legend_rows"]
+           "legend_rows", "legend_names", "legend_entry_px", "title_px", "axis_title_px"]
 
 # Okabe-Ito colours: distinct for colour-blind viewers and on a washed-out projector.
 PALETTE: dict[str, str] = {
@@ -92,11 +92,14 @@ def nice_scale(x: float) -> float:
 NOTE_SEP = " \u00b7 "
 
 
-def titled(title: str, *notes: str | None) -> str:
+def titled(title: str, *notes: str | None, stacked: bool = False) -> str:
     """A figure title with its notes on one smaller line under it (Plotly's ``<sup>``),
-    joined by " · "; empty notes are left out. Keep each line short: a title is not
-    wrapped, and is cut where it is wider than its figure."""
+    joined by " · "; ``stacked``: each note on a line of its own (for a narrow figure).
+    Empty notes are left out. Keep each line short: a title is not wrapped, and is cut
+    where it is wider than its figure (:func:`title_px` estimates its width)."""
     notes = [n for n in notes if n]
+    if stacked:
+        return title + "".join(f"<br><sup>{n}</sup>" for n in notes)
     return title + (f"<br><sup>{' · '.join(notes)}</sup>" if notes else "")
 
 
@@ -181,9 +184,36 @@ AXIS_LINE_PX = 20          # each further line of a wrapped axis title
 LEGEND_GAP_PX = 14
 LEGEND_ENTRY_PX = 46
 LEGEND_CHAR_PX = 7.4
+# Widths of text, per character (generous, as the legend's): a title's first line (font
+# 20), a <sup> note line under it (about 14 px, the legend's size), an axis title (16).
+TITLE_CHAR_PX = 10.0
+NOTE_CHAR_PX = LEGEND_CHAR_PX
+AXIS_CHAR_PX = 7.8
 
 
-def _legend_names(fig) -> list[str]:
+def _chars(text) -> int:
+    """Characters a label shows (its tags take no room)."""
+    return len(re.sub(r"<[^>]+>", "", str(text)))
+
+
+def title_px(title: str) -> float:
+    """Pixels the widest line of a figure title takes: its first line at the title's font,
+    each ``<sup>`` note line under it smaller (:func:`titled`)."""
+    first, *notes = str(title).split("<br>")
+    return max([TITLE_CHAR_PX * _chars(first)] + [NOTE_CHAR_PX * _chars(n) for n in notes])
+
+
+def axis_title_px(text: str) -> float:
+    """Pixels a one-line axis title takes (:func:`axis_title`)."""
+    return AXIS_CHAR_PX * _chars(text)
+
+
+def legend_entry_px(name: str) -> float:
+    """Pixels one entry of a horizontal legend takes: symbol, gaps and its text."""
+    return LEGEND_ENTRY_PX + LEGEND_CHAR_PX * _chars(name)
+
+
+def legend_names(fig) -> list[str]:
     """Names of the traces the legend may list (empty ones too: they fill up later)."""
     out = []
     for tr in fig.data:
@@ -200,8 +230,7 @@ def legend_rows(names, width: float) -> int:
     fills a row left to right and wraps an entry that does not fit)."""
     rows, used = 0, width
     for name in names:
-        text = re.sub(r"<[^>]+>", "", str(name))
-        w = LEGEND_ENTRY_PX + LEGEND_CHAR_PX * len(text)
+        w = legend_entry_px(name)
         if used + w > width and used > 0:
             rows, used = rows + 1, 0.0
         used += w
@@ -223,7 +252,7 @@ def legend_below(fig, *, width: float, height: float, top: float, left: float = 
     ``height``. ``axis_lines``: the lines of the x-axis title (2 when it is wrapped).
     Sets ``height``, ``margin`` and ``legend`` of the layout.
     """
-    names = _legend_names(fig) if names is None else list(names)
+    names = legend_names(fig) if names is None else list(names)
     rows = legend_rows(names, width - left - right)
     depth = AXIS_DEPTH_PX + AXIS_LINE_PX * (int(axis_lines) - 1)
     bottom = depth + LEGEND_GAP_PX + rows * LEGEND_ROW_PX + 12

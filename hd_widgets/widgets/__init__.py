@@ -1,10 +1,11 @@
 """Stage 6, widgets: everything a person clicks (ipywidgets, anywidget, Plotly FigureWidget).
 
-rating (the rating page: two players, two sliders) with card (its layout) and prefetch
-(clips rendered ahead); evaluation (a MUSHRA-style page); classroom (the teacher's
-dashboard); live (a figure that grows while you rate); listening (click a map to hear
-it); player_row (a row of players); recorder (record a vowel in the browser, check it,
-keep it in the class folder) with mic (its page half). Every widget keeps its state in
+rating (the rating page: two players, two sliders) with card (its layout), order, paging,
+progress, identity (its parts) and prefetch (clips rendered ahead); evaluation (a
+MUSHRA-style page); classroom (the teacher's dashboard); live (a figure that grows while
+you rate); listening (click a map to hear it) with listening_figure (what it draws);
+player_row (a row of players); recorder (record a vowel in the browser, check it, keep it
+in the class folder) with mic (its page half). Every widget keeps its state in
 traitlets and has a programmatic twin for each button, so code and tests drive the path a
 person drives.
 """

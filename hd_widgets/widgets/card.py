@@ -3,7 +3,8 @@
 Built from ipywidgets' own controls: a rater-id ``Text``, a title, an ``IntProgress`` with
 "k of K rated · time left", one ``Audio`` player and one ``FloatSlider`` per clip
 ("A", "B", ...), Submit / Skip / Undo ``Button``s, a status line and the help text.
-The behaviour (store, order, keys, prefetch) lives in :mod:`hd_widgets.widgets.rating`.
+The behaviour (store, order, keys, prefetch) lives in :mod:`hd_widgets.widgets.rating` and the
+parts it names.
 
 Players are ``ipywidgets.Audio`` with the clip's own WAV bytes (never
 ``IPython.display.Audio``, which normalises loudness). Key events come from ipyevents,

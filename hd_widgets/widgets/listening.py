@@ -5,19 +5,9 @@ anywhere renders the vowel at that point (``space.render_wav``) into an
 ``ipywidgets.Audio`` that plays at once; a star marks the point, and the last few points
 stay on the map (numbered) and as buttons below it, to hear again.
 
-How clicks anywhere work: Plotly fires click events on traces only (``layout.clickanywhere``
-exists in plotly.js 3 but the FigureWidget forwards only the points of a click, not its
-coordinates). So the first trace is an invisible heatmap covering the view, one cell per
-``resolution`` units: a click on empty space lands on a cell, and its centre is the point
-heard. Clicks on a real voice, a sample or a history marker play that exact point
-(for d > 2 its own full coordinates); Plotly gives markers within 20 px priority over the
-heatmap cell.
-
-Drawing order: the click-catching heatmap, D's region, the real voices, then the samples
-on top of them (outlined in a dark shade of their colour, so one that sits on a real voice,
-such as your own take among the class's voices, still shows), then the points heard. A
-set of samples that has collapsed onto one spot is one large marker under the voices. The
-legend sits below the x-axis title, with the room it needs kept free (:func:`~hd_widgets.views.style.legend_below`).
+What it draws and how large (the click-catching heatmap that makes a click anywhere a
+point, the drawing order, a figure as wide as its square plot) is
+:func:`~hd_widgets.widgets.listening_figure.map_figure`.
 
 The map is an ipywidgets ``VBox`` (caption, figure, player, history buttons) whose state
 is its traits: ``point`` (the point last played), ``source`` (what was clicked) and
@@ -35,22 +25,15 @@ import html
 
 import ipywidgets as widgets
 import numpy as np
-import plotly.graph_objects as go
 from plotly.callbacks import InputDeviceState, Points
 from traitlets import Float, Int, List, Unicode
 
-from ..views.fields import region_traces
 from ..views.plane import Plane, extent_of
-from ..views.samples import collapsed
-from ..views.source import source_text
-from ..views.style import (AXIS_DEPTH_PX, GROUP_COLORS, GROUP_SYMBOLS, LEGEND_GAP_PX,
-                           LEGEND_ROW_PX, PALETTE, TEMPLATE, axis_title, dark_shade,
-                           legend_below, sample_colors)
+from ..views.style import GROUP_SYMBOLS
 from .lifetime import close_tree
+from .listening_figure import FEW_SAMPLES, explained_share, map_figure  # noqa: F401 (moved)
 
 __all__ = ["ListeningMap", "listening_map"]
-
-FEW_SAMPLES = 30          # a set this small is drawn as large, opaque, outlined markers
 
 
 class ListeningMap(widgets.VBox):
@@ -77,11 +60,19 @@ class ListeningMap(widgets.VBox):
         Size of a click cell (normalised units); clicks on empty space snap to cell centres.
     history : int
         How many past points (besides the one playing) stay on the map and as buttons.
+    height : int
+        The figure's height in pixels while its title has at most two note lines and its
+        legend at most two rows (more add to it, the plot keeps its size). One unit is as
+        long across as up, and the figure is as wide as that plot and its margins
+        (:func:`~hd_widgets.widgets.listening_figure.map_figure`).
+    title : str
+        The figure's title.
     source : str, optional
         Whose ratings the samples (and D) rest on ("simulated listener, 487 pages"),
         printed under the title.
     D_label : str, optional
-        What ``D`` is ("true D of the simulated listener"), in the legend.
+        What ``D`` is ("true D of the simulated listener"), printed under the title
+        ("shading: ...").
 
     Attributes
     ----------
@@ -124,7 +115,6 @@ class ListeningMap(widgets.VBox):
         self.resolution = float(resolution)
         self.history: list[np.ndarray] = []
         self.max_history = max(0, int(history))     # past points kept besides the current one
-        self._points: dict[str, np.ndarray] = {}      # trace key -> full points (m, d)
         self.audio: widgets.Audio | None = None
         self.last: dict | None = None
 
@@ -134,48 +124,12 @@ class ListeningMap(widgets.VBox):
         sample_sets = {str(k): np.asarray(v, dtype=np.float64) for k, v in sample_sets.items()}
         self.extent = extent or extent_of(real, *(self.plane.xy(s) for s in
                                                   sample_sets.values()), minimum=3.0)
-        fig = go.FigureWidget()
-        fig.add_trace(self._catcher())
-        if D is not None:
-            fig.add_traces(region_traces(D, self.plane, self.extent, showscale=False,
-                                         label=D_label))
-        colors = sample_colors(sample_sets)
-        spots = {name: collapsed(self.plane.xy(pts), self.extent)
-                 for name, pts in sample_sets.items()}
-        for name, pts in sample_sets.items():   # a collapsed set: one large marker, under
-            if spots[name]:                     # the voices so it hides none of them
-                fig.add_trace(self._samples(name, pts, colors[name], one_spot=True))
-        if show_data:
-            for g in dict.fromkeys(np.asarray(space.groups, dtype=str)):
-                fig.add_trace(self._voices(g))
-        for name, pts in sample_sets.items():   # on top of the voices, outlined
-            if not spots[name]:
-                fig.add_trace(self._samples(name, pts, colors[name], one_spot=False))
-        fig.add_trace(go.Scatter(x=[], y=[], mode="markers+text", name="heard before",
-                                 meta={"key": "history"}, textposition="top center",
-                                 textfont=dict(size=14, color="#7A5200"),
-                                 marker=dict(size=16, color="rgba(230,159,0,0.35)",
-                                             line=dict(width=2, color=PALETTE["clicked"])),
-                                 hovertemplate="heard before: (%{x:.2f}, %{y:.2f})<br>"
-                                               "click to hear again<extra></extra>"))
-        fig.add_trace(go.Scatter(x=[], y=[], mode="markers", name="playing",
-                                 meta={"key": "playing"}, hoverinfo="skip",
-                                 marker=dict(symbol="star", size=26, color=PALETTE["clicked"],
-                                             line=dict(width=2, color="#222222"))))
+        fig, self._points = map_figure(space, self.plane, self.extent, samples=sample_sets, D=D,
+                                       D_label=D_label, show_data=self.show_data,
+                                       resolution=self.resolution, height=height, title=title,
+                                       source=source)
         self._points["history"] = np.zeros((0, d))
         self._points["playing"] = np.zeros((0, d))
-        xt, yt = (axis_title(k, self._explained(k)) for k in self.plane.dims)
-        fig.update_layout(template=TEMPLATE, width=height + 80,
-                          title=self.plane.title(title, source_text(source),
-                                                 f"shading: {D_label}" if D_label and D is not None
-                                                 else ""), hovermode="closest")
-        # the map keeps the plot area it has with a one-row legend; more rows add height
-        legend_below(fig, width=height + 80, height=height, top=90,
-                     plot_height=height - 90 - (AXIS_DEPTH_PX + LEGEND_GAP_PX
-                                                + 2 * LEGEND_ROW_PX + 12))
-        fig.update_xaxes(range=self.extent[0], title_text=xt, constrain="domain")
-        fig.update_yaxes(range=self.extent[1], title_text=yt, scaleanchor="x", scaleratio=1,
-                         constrain="domain")
         for tr in fig.data:
             tr.on_click(self._on_click)
         self.figure = fig
@@ -190,61 +144,8 @@ class ListeningMap(widgets.VBox):
         """The map itself (for ``listening_map(space).widget`` in older notebooks)."""
         return self
 
-    # ------------------------------------------------------------------ traces
     def _explained(self, k: int) -> float | None:
-        ex = getattr(self.space, "explained", None)
-        return float(ex[k]) if ex is not None and k < len(ex) else None
-
-    def _catcher(self) -> go.Heatmap:
-        """The invisible heatmap that turns a click on empty space into a point."""
-        r = self.resolution
-        (x0, x1), (y0, y1) = self.extent
-        xs = np.round(r * np.arange(np.ceil(x0 / r), np.floor(x1 / r) + 1), 10)   # (nx,)
-        ys = np.round(r * np.arange(np.ceil(y0 / r), np.floor(y1 / r) + 1), 10)   # (ny,)
-        a, b = (f"PC{k + 1}" for k in self.plane.dims)
-        return go.Heatmap(x=xs, y=ys, z=np.zeros((len(ys), len(xs)), dtype=np.int8),
-                          opacity=0, showscale=False, name="click anywhere",
-                          meta={"key": "catcher"}, showlegend=False,
-                          hovertemplate=f"{a} = %{{x:.2f}}<br>{b} = %{{y:.2f}}<br>"
-                                        "click to hear<extra></extra>")
-
-    def _voices(self, group: str) -> go.Scatter:
-        sel = np.asarray(self.space.groups, dtype=str) == group
-        names = np.asarray(self.space.names, dtype=str)[sel]
-        tr = self._markers(f"group:{group}", np.asarray(self.space.points)[sel],
-                           name=f"real voices: {group}", color=GROUP_COLORS.get(group,
-                                                                                PALETTE["real"]),
-                           size=13, symbol=GROUP_SYMBOLS.get(group, "circle"))
-        tr.customdata = np.column_stack([names, np.full(len(names), group)])
-        tr.hovertemplate = ("<b>%{customdata[0]}</b> (%{customdata[1]})<br>"
-                            "(%{x:.2f}, %{y:.2f})<br>click to hear this voice<extra></extra>")
-        return tr
-
-    def _samples(self, name: str, pts: np.ndarray, color: str, *, one_spot: bool) -> go.Scatter:
-        """A set of samples: a collapsed one as one large black-rimmed marker; a few
-        (your takes) as large opaque markers with a thick dark rim, which show even on top
-        of a real voice; a cloud as small translucent ones with a thin dark rim, so the
-        region stays visible and the legend's dot reads on white."""
-        few = len(pts) <= FEW_SAMPLES
-        size = 22 if one_spot else 10 if few else 7
-        tr = self._markers(f"samples:{name}", pts,
-                           name=f"{name}: all {len(pts)} here" if one_spot else name,
-                           color=color, size=size)
-        tr.marker.opacity = 1.0 if one_spot or few else 0.6
-        tr.marker.line = (dict(width=3, color="#111111") if one_spot else
-                          dict(width=2 if few else 0.75, color=dark_shade(color)))
-        return tr
-
-    def _markers(self, key: str, pts: np.ndarray, *, name: str, color: str, size: float,
-                 symbol: str = "circle") -> go.Scatter:
-        pts = np.asarray(pts, dtype=np.float64)
-        self._points[key] = pts
-        xy = self.plane.xy(pts)
-        return go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers", name=name, meta={"key": key},
-                          marker=dict(size=size, color=color, symbol=symbol,
-                                      line=dict(width=1.2, color="white")),
-                          hovertemplate=f"{html.escape(name)}<br>(%{{x:.2f}}, %{{y:.2f}})"
-                                        "<extra></extra>")
+        return explained_share(self.space, k)
 
     # ------------------------------------------------------------------ events
     def _on_click(self, trace, points, state=None) -> None:

@@ -6,7 +6,8 @@ comes back after a resend that did reach it. :class:`Outbox` holds that one rati
 submission id made at the first click; every resend uses the same id, and the store keeps
 a submission once however often it arrives (``RatingsStore.rate(submission=...)``). A
 timer sends it again after each of ``delays`` seconds (then every last delay) until the
-store takes or refuses it.
+store takes or refuses it. :class:`OutageResend` is the rating page's side of it: say
+so, keep the page, and resend on that timer.
 
 Written here rather than with a retry library: the resend must go through the widget's
 own Submit path while the page is still shown (so the card moves on as after a click),
@@ -20,7 +21,7 @@ import uuid
 
 from ..ratings.store import RatingError, StoreUnreachable
 
-__all__ = ["Outbox"]
+__all__ = ["Outbox", "OutageResend"]
 
 
 class Outbox:
@@ -107,3 +108,41 @@ class Outbox:
             return "Outbox(empty)"
         plan, rater, query = self._pending[:3]
         return f"Outbox(pending: plan {plan!r}, rater {rater!r}, query {query})"
+
+
+class OutageResend:
+    """The outage part of the rating page: a rating the server did not take is kept in the
+    page's :class:`Outbox` (``_outbox``) and sent again by a timer.
+
+    Part of :class:`~hd_widgets.widgets.rating.RatingWidget`, whose Submit path
+    (``_on_submit``), status line (``_say``), ``plan``, ``rater`` and ``query`` it uses.
+    """
+
+    #: seconds before each automatic resend of a rating the server did not take (then the last)
+    retry_delays = (3.0, 6.0, 12.0, 30.0)
+
+    @property
+    def pending(self) -> tuple | None:
+        """The rating kept after an outage, not yet stored: (rater, query, values,
+        submission id), or None (:class:`~hd_widgets.widgets.outbox.Outbox`)."""
+        return self._outbox.pending
+
+    def _keep_for_retry(self, error: Exception) -> None:
+        """Say so, keep the page and its rating, and send it again later."""
+        delay = self._outbox.retry_later(self.retry_delays, self._retry_pending)
+        self._say("Not saved yet: the server is unreachable; your rating is kept and will be "
+                  f"sent again (in {delay:g} s, or click Submit).", "error")
+
+    def _retry_pending(self) -> None:
+        """The timer's resend: the person's own Submit path while the page is still shown,
+        else (they moved on, or the widget was closed) sent as it is."""
+        if self._outbox.pending is None:
+            return
+        shown = getattr(self, "comm", None) is not None and self.query is not None
+        if shown and self._outbox.holds(self.plan.name, self.rater, self.query.index):
+            self._on_submit()
+            return
+        try:
+            self._outbox.send_pending()
+        except StoreUnreachable as e:
+            self._keep_for_retry(e)

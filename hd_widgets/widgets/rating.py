@@ -1,8 +1,7 @@
 """The rating widget: hear the clips of a query, rate each on its own slider, submit.
 
-One query of a plan (for NES: the pair x~ + Delta, x~ - Delta) is one page. Its clips are
-shown as "A", "B", ... in a random order seeded by (seed, rater, query), so a clip's
-position cannot bias its rating and the mapping back to the query's own order is exact.
+One query of a plan (for NES: the pair x~ + Delta, x~ - Delta) is one page, its clips
+shown as "A", "B", ... in the rater's :func:`~hd_widgets.widgets.order.display_order`.
 Every submission goes straight to the :class:`~hd_widgets.ratings.store.RatingsStore` and the
 status line says "saved" only after the store has committed it; the widget never holds
 ratings the store does not have, so a restarted kernel resumes where the person stopped.
@@ -13,66 +12,51 @@ been moved. Submit refuses a page with an unrated clip, because a careful listen
 must not turn "never listened / forgot" into a silent 0.5. To give exactly 0.50, move the
 slider away and back.
 
-Identity (who rates, whose submission): the rater id is a trait; every change (typed into
-the box or set from code) is stripped, checked by the store and resumes that rater's next
-page; an empty or refused id is refused with a message and the old one kept. Undo takes
-back only this widget's own last submission in this plan (it tracks the ids the store
-gave it); if the rater's last active submission came from elsewhere (another tab, widget
-or kernel) it says so instead. A page answered elsewhere is noticed on Submit: the widget
-says so and moves on to the next page.
+Identity (who rates, whose submission): the rater id is a trait, stripped, checked and
+resumed however it changes (:class:`~hd_widgets.widgets.identity.RaterIdentity`). Undo
+takes back only this widget's own last submission in this plan (it tracks the ids the
+store gave it, :class:`~hd_widgets.widgets.ownership.OwnSubmissions`); if the rater's last
+active submission came from elsewhere (another tab, widget or kernel) it says so instead.
+A page answered elsewhere is noticed on Submit: the widget says so and moves on.
 
-A lesson's goal (``target``): a study's plan has hundreds of pages, a lesson asks for a
-few. With ``target=6`` the progress line counts toward the lesson ("2 of 6 pages for this
-lesson · about 1 min left"), the bar fills toward it, and once it is reached the widget
-says so ("you can stop here") and lets the rater go on if they like; ``target_reached``
-turns True. Without a target the line counts the whole plan.
-
-The card itself (controls, layout, key regions) is :class:`~hd_widgets.widgets.card.RatingCard`;
-rendering ahead is :class:`~hd_widgets.widgets.prefetch.ClipPrefetcher`.
+This module holds what a person does (the buttons, keys and their programmatic twins);
+the parts of the page live beside it: the card itself (controls, layout, key regions),
+:class:`~hd_widgets.widgets.card.RatingCard`; which page is shown and showing it,
+:class:`~hd_widgets.widgets.paging.PlanPaging`; the progress line and a lesson's goal
+(``target``), :class:`~hd_widgets.widgets.progress.RatingProgress`; a rating kept through
+a server outage, :class:`~hd_widgets.widgets.outbox.OutageResend`; rendering ahead,
+:class:`~hd_widgets.widgets.prefetch.ClipPrefetcher`.
 """
 from __future__ import annotations
 
 from functools import partial
-import hashlib
 import time
 import uuid
 
 import ipywidgets as W
 import numpy as np
-from traitlets import Bool, Int, TraitError, Unicode, observe, validate
+from traitlets import TraitError, Unicode
 
 from ..ratings.plan import Query, QueryPlan
 from .card import HELP, RatingCard
-from .checks import check_plan, rater_problem
-from .outbox import Outbox
+from .checks import check_plan
+from .identity import RaterIdentity
+from .order import display_order
+from .outbox import OutageResend, Outbox
 from .ownership import NotOurs, OwnSubmissions
+from .paging import PlanPaging
 from .prefetch import ClipPrefetcher
+from .progress import RatingProgress
 from ..speech.space import FeatureSpace
 from ..ratings.store import RatingError, RatingsStore, StoreUnreachable
 
 __all__ = ["RatingWidget", "display_order", "HELP"]
 
 NUDGE = 0.05          # slider change per a/z/arrow key press
-BREAK_S = 300.0       # gaps longer than this between submissions are breaks, not pace
 MAX_CLIPS = 9         # keys 1..9 play the clips; more belong on an EvaluationWidget page
 
 
-def display_order(seed: int, rater: str, query: int, k: int) -> np.ndarray:
-    """Presentation order of a query's clips: position ``j`` ("A", ...) shows clip ``order[j]``.
-
-    Seeded by (seed, rater, query) through a stable hash, so the same person sees the same
-    order after a restart, different people see different orders, and it is reproducible.
-
-    Returns
-    -------
-    ndarray of int, shape (k,)
-        A permutation of ``range(k)``.
-    """
-    h = int.from_bytes(hashlib.sha256(rater.encode("utf-8")).digest()[:8], "little")
-    return np.random.default_rng([int(seed), h, int(query)]).permutation(k)
-
-
-class RatingWidget(RatingCard):
+class RatingWidget(RaterIdentity, PlanPaging, RatingProgress, OutageResend, RatingCard):
     """Rate the queries of a plan, one page at a time, straight into a ratings store.
 
     Parameters
@@ -112,16 +96,7 @@ class RatingWidget(RatingCard):
     """
 
     status = Unicode("", help="The message on the status line (saved, refused, errors).")
-    rater = Unicode("", help="Rater id; ratings are stored under it. Set from code or the "
-                    "Rater id box alike: spaces are stripped, the store checks the id, and the "
-                    "widget resumes that rater's next page; an empty or refused id raises "
-                    "TraitError (the box shows a message) and the old id stays.")
-    finished = Bool(False, help="True once the rater has answered every query of the plan.")
-    target = Int(0, help="Pages the lesson (the notebook or the teacher) asks of the rater; 0 "
-                 "counts the whole plan. The progress line and bar count toward it, with the "
-                 "time left for it, and say when it is reached (rating on is allowed).")
-    target_reached = Bool(False, help="True once the rater has answered ``target`` pages "
-                          "(False while there is no target).")
+    # rater: RaterIdentity's trait; finished, target, target_reached: RatingProgress's
 
     def __init__(self, space: FeatureSpace, store: RatingsStore, plan: str | QueryPlan,
                  rater: str, *, session: str | None = None, seed: int = 0, target: int = 0):
@@ -258,14 +233,6 @@ class RatingWidget(RatingCard):
         elif key in ("Enter", "s", "u"):
             self._click({"Enter": "submit", "s": "skip", "u": "undo"}[key])
 
-    def _on_rater(self, change: dict) -> None:
-        try:
-            self.rater = change["new"]            # validated and resumed like code's w.rater = ...
-        except TraitError:
-            return                                # refused: the status line says why
-        if self._rater_box.value != self.rater:
-            self._rater_box.value = self.rater    # shown stripped
-
     def _on_slide(self, j: int, change: dict) -> None:
         if not self._loading:
             self._touch(j)
@@ -337,155 +304,6 @@ class RatingWidget(RatingCard):
         self._load(self._by_index[qi], f"Undone: query #{qi + 1} is back with your ratings; "
                    f"change them and submit again.{note}", {r.clip: r.value for r in undone})
 
-    # ------------------------------------------------------------------ the lesson's goal
-    @validate("target")
-    def _valid_target(self, proposal: dict) -> int:
-        value = proposal["value"]
-        if value < 0:
-            raise TraitError(f"target must be a number of pages >= 0 (0: the whole plan), got {value}")
-        return value
-
-    @observe("target")
-    def _target_changed(self, change: dict) -> None:
-        if hasattr(self, "_keys") and hasattr(self, "_mine"):    # not while __init__ builds the card
-            self._refresh(self.status)
-
-    # ------------------------------------------------------------------ identity
-    @validate("rater")
-    def _valid_rater(self, proposal: dict) -> str:
-        """The one path every rater change takes (box or code): strip, refuse, or accept."""
-        rater = proposal["value"].strip()
-        why = rater_problem(self.store, self.plan.name, rater)
-        if why is not None:
-            keep = f"still rating as {self.rater!r}" if self.rater else "enter another one"
-            message = f"Rater id refused: {why}; {keep}."
-            self._say(message, "error")
-            self._rater_box.value = self.rater
-            raise TraitError(message)
-        return rater
-
-    @observe("rater")
-    def _rater_changed(self, change: dict) -> None:
-        self._start(change["new"])
-
-    def _move_on(self, q: Query, what: str) -> None:
-        """``q`` was answered elsewhere (another tab or kernel): go to the next page."""
-        self._done.add(q.index)
-        self._load(self._next_page(),
-                   f"{what}: query #{q.index + 1} was already answered as {self.rater} "
-                   "elsewhere (another tab, widget or kernel), so this page's ratings were not "
-                   "stored; here is the next page.", kind="error")
-
-    # ------------------------------------------------------------------ state
-    def _next_page(self, rater: str | None = None) -> Query | None:
-        """Where the rater resumes (the store's next unrated page); a subclass that follows
-        a study in rounds moves on to the next round here."""
-        return self.store.next_query(self.plan.name, self.rater if rater is None else rater)
-
-    def _progress_text(self, done: int, total: int) -> str:
-        if self.target and done >= self.target:
-            return (f"<b>{done} of {self.target} pages for this lesson: done</b>, you can stop "
-                    f"here (or rate on: {done} of {total} pages of the study)")
-        if self.target:
-            return (f"{done} of {self.target} pages for this lesson · "
-                    f"{self._time_left(self.target - done, ' for the lesson')}")
-        return f"{done} of {total} rated · {self._time_left(total - done)}"
-
-    def _start(self, rater: str) -> None:
-        """Show ``rater``'s next page (resume), or wait for a rater id if ``rater`` is ""."""
-        self._rater_box.value = rater
-        self._done, self._skipped, self._durations = set(), set(), []
-        history = self.store.ratings(self.plan.name, rater=rater) if rater else []
-        if rater:
-            self._done = {r.query for r in history}
-            times = np.unique([r.time for r in history])
-            self._durations = [float(t) for t in np.diff(times) if 0 < t < BREAK_S]
-            self._load(self._next_page(rater),
-                       f"Welcome{' back' if history else ''}, {rater}.")
-        else:
-            self._load(None, "Enter your rater id above to start.")
-
-    def _load(self, query: Query | None, message: str = "",
-              restore: dict[int, float] | None = None, kind: str = "ok") -> None:
-        """Show ``query`` (None: finished or no rater), with fresh or restored sliders."""
-        self._loading = True
-        try:
-            self.query = query
-            if query is not None:
-                self._order = display_order(self.seed, self.rater, query.index, self.k)
-                wavs = self._prefetch.get(query.index, query.points)    # query order
-                self._show_clips([wavs[c] for c in self._order])
-                for j, s in enumerate(self._sliders):
-                    s.value = restore[int(self._order[j])] if restore else 0.5
-                    self._touched[j] = bool(restore)
-                    self._mark(j, bool(restore))
-                self._select(0)
-                self._shown_at = time.monotonic()
-                nxt = self._predict_next(query.index)
-                if nxt is not None:
-                    self._prefetch.request(nxt, self._by_index[nxt].points)
-            else:                     # nothing to rate: no clips, blank disabled sliders
-                self._show_clips([b""] * self.k)
-                for j, s in enumerate(self._sliders):
-                    s.value = 0.5
-                    self._touched[j] = False
-                    self._mark(j, False)
-            for s in self._sliders:
-                s.disabled = query is None
-            self._refresh(message, kind)
-        finally:
-            self._loading = False
-
-    def _predict_next(self, current: int) -> int | None:
-        """The query the store will most likely serve next (a prefetch hint only)."""
-        order = [q.index for q in self.plan]
-        n, at = len(order), order.index(current)
-        later = [order[(at + step) % n] for step in range(1, n)]
-        fresh = [i for i in later if i not in self._done and i not in self._skipped]
-        again = [i for i in later if i not in self._done]   # skipped ones come back last
-        return (fresh or again or [None])[0]
-
-    def _refresh(self, message: str, kind: str = "ok") -> None:
-        q = self.query
-        done, total = (self.store.progress(self.plan.name, self.rater) if self.rater
-                       else (0, len(self.plan)))
-        self.finished = bool(self.rater) and q is None and done >= total
-        self.target_reached = bool(self.rater) and bool(self.target) and done >= self.target
-        self._bar.max = self.target or total
-        self._bar.value = min(done, self._bar.max)
-        self._progress.value = self._progress_text(done, total)
-        if q is not None:
-            self._title.value = (f"<b>Query #{q.index + 1}</b> of plan <i>{self.plan.name}</i> — "
-                                 "how natural is each clip? (0 = unnatural, 1 = natural)")
-        elif self.finished:
-            self._title.value = self._finished_title(total)
-        else:
-            self._title.value = f"<b>{self._idle_reason()}</b>"
-        for name, b in self._buttons.items():
-            b.disabled = (q is None and name != "undo") or not self.rater or (
-                name == "submit" and not all(self._touched))
-        self._say(message, kind)
-
-    def _finished_title(self, total: int) -> str:
-        """The card's title once the rater has answered every page of the plan (a study in
-        rounds says that of the whole study instead)."""
-        return f"<b>Finished</b>: all {total} queries rated. Thank you!"
-
-    def _time_left(self, remaining: int, what: str = "") -> str:
-        """"about 3 min left" (plus ``what``) at the rater's own median pace of late."""
-        if remaining <= 0:
-            return "done"
-        if not self._durations:
-            return "time left shown after your first rating"
-        sec = float(np.median(self._durations[-10:])) * remaining
-        left = f"about {sec / 60:.0f} min left" if sec >= 90 else f"about {max(sec, 1):.0f} s left"
-        return left + what
-
-    def _idle_reason(self) -> str:
-        if not self.rater:
-            return "Enter your rater id above to start."
-        return "Finished: nothing left to rate." if self.finished else "No page to rate."
-
     def _touch(self, j: int) -> None:
         self._touched[j] = True
         self._mark(j, True)
@@ -514,33 +332,3 @@ class RatingWidget(RatingCard):
         return (f"RatingWidget(plan={self.plan.name!r}, rater={self.rater!r}, "
                 f"session={self.session!r}, rated={done}/{len(self.plan)}{goal}, query={q}, "
                 f"status={self.status!r})")
-
-    # ------------------------------------------------------------------ server outages
-    #: seconds before each automatic resend of a rating the server did not take (then the last)
-    retry_delays = (3.0, 6.0, 12.0, 30.0)
-
-    @property
-    def pending(self) -> tuple | None:
-        """The rating kept after an outage, not yet stored: (rater, query, values,
-        submission id), or None (:class:`~hd_widgets.widgets.outbox.Outbox`)."""
-        return self._outbox.pending
-
-    def _keep_for_retry(self, error: Exception) -> None:
-        """Say so, keep the page and its rating, and send it again later."""
-        delay = self._outbox.retry_later(self.retry_delays, self._retry_pending)
-        self._say("Not saved yet: the server is unreachable; your rating is kept and will be "
-                  f"sent again (in {delay:g} s, or click Submit).", "error")
-
-    def _retry_pending(self) -> None:
-        """The timer's resend: the person's own Submit path while the page is still shown,
-        else (they moved on, or the widget was closed) sent as it is."""
-        if self._outbox.pending is None:
-            return
-        shown = getattr(self, "comm", None) is not None and self.query is not None
-        if shown and self._outbox.holds(self.plan.name, self.rater, self.query.index):
-            self._on_submit()
-            return
-        try:
-            self._outbox.send_pending()
-        except StoreUnreachable as e:
-            self._keep_for_retry(e)

@@ -1,0 +1,65 @@
+"""Who rates on a rating page: the rater id, checked and resumed, from the box or from code.
+
+The rater id is a trait; every change (typed into the card's "Rater id" box or set from
+code) takes one path: it is stripped, checked by the store
+(:func:`~hd_widgets.widgets.checks.rater_problem`) and resumes that rater's next page; an
+empty or refused id is refused with a message and the old one kept. Whose submission a
+page is: a page this rater answered elsewhere (another tab, widget or kernel) is noticed
+when Submit or Skip is refused, and the page moves on instead of sticking; what Undo may
+take back is :class:`~hd_widgets.widgets.ownership.OwnSubmissions`.
+"""
+from __future__ import annotations
+
+from traitlets import HasTraits, TraitError, Unicode, observe, validate
+
+from ..ratings.plan import Query
+from .checks import rater_problem
+
+__all__ = ["RaterIdentity"]
+
+
+class RaterIdentity(HasTraits):
+    """The identity part of the rating page: the ``rater`` trait and its one path.
+
+    Part of :class:`~hd_widgets.widgets.rating.RatingWidget`, whose ``store``, ``plan``,
+    rater box (``_rater_box``), status line (``_say``) and paging (``_start``, ``_load``,
+    ``_next_page``, ``_done``) it uses.
+    """
+
+    rater = Unicode("", help="Rater id; ratings are stored under it. Set from code or the "
+                    "Rater id box alike: spaces are stripped, the store checks the id, and the "
+                    "widget resumes that rater's next page; an empty or refused id raises "
+                    "TraitError (the box shows a message) and the old id stays.")
+
+    @validate("rater")
+    def _valid_rater(self, proposal: dict) -> str:
+        """The one path every rater change takes (box or code): strip, refuse, or accept."""
+        rater = proposal["value"].strip()
+        why = rater_problem(self.store, self.plan.name, rater)
+        if why is not None:
+            keep = f"still rating as {self.rater!r}" if self.rater else "enter another one"
+            message = f"Rater id refused: {why}; {keep}."
+            self._say(message, "error")
+            self._rater_box.value = self.rater
+            raise TraitError(message)
+        return rater
+
+    @observe("rater")
+    def _rater_changed(self, change: dict) -> None:
+        self._start(change["new"])
+
+    def _on_rater(self, change: dict) -> None:
+        try:
+            self.rater = change["new"]            # validated and resumed like code's w.rater = ...
+        except TraitError:
+            return                                # refused: the status line says why
+        if self._rater_box.value != self.rater:
+            self._rater_box.value = self.rater    # shown stripped
+
+    def _move_on(self, q: Query, what: str) -> None:
+        """``q`` was answered elsewhere (another tab or kernel): go to the next page."""
+        self._done.add(q.index)
+        self._load(self._next_page(),
+                   f"{what}: query #{q.index + 1} was already answered as {self.rater} "
+                   "elsewhere (another tab, widget or kernel), so this page's ratings were not "
+                   "stored; here is the next page.", kind="error")
