@@ -1,4 +1,6 @@
 """The live gradient (the rater's own NES arrows) and rows of players."""
+import math
+
 import numpy as np
 import pytest
 
@@ -32,6 +34,20 @@ def test_live_gradient_draws_the_raters_own_nes_arrows(space, tmp_path):
     np.testing.assert_allclose(grad[0], expected)
     x = np.asarray(live.figure.data[2].x, dtype=float)
     assert len(x) == 7  # one arrow: tail, tip, gap, barb, tip, barb, gap
+
+
+def test_live_gradient_is_sized_to_its_square_plot(space, tmp_path):
+    """No white band beside the plot, and the widest title a redraw writes still fits."""
+    from hd_widgets.views.style import title_px
+    store = RatingsStore(tmp_path / "live.sqlite")
+    plan = store.add_plan(plan_for_budget(space.points, 40, seed=0))
+    live = LiveGradient(space, store, plan.name, "you")
+    lay = live.figure.layout
+    plot = lay.height - lay.margin.t - lay.margin.b
+    (x0, x1), (y0, y1) = lay.xaxis.range, lay.yaxis.range
+    assert lay.width == math.ceil(lay.margin.l + plot * (x1 - x0) / (y1 - y0) + lay.margin.r)
+    assert lay.yaxis.scaleanchor == "x" and lay.xaxis.constrain == "domain"
+    assert title_px(live._title(1000, 0.0025)) <= 0.98 * lay.width
 
 
 def test_players_play_exact_renders(space):

@@ -530,6 +530,28 @@ def test_legend_rows_wrap_like_plotly():
     assert legend_rows(["a" * 10] * 3, 600) == 1
     assert legend_rows(["a" * 40] * 3, 600) == 3               # one long entry per row
     assert legend_rows(["x <b>y</b>"], 50) == 1                 # tags take no room
+    # without legend groups Plotly sets entries that do not fit in one row in columns as
+    # wide as the widest: a short entry no longer fills the gap beside a long one
+    names = ["a" * 5, "a" * 5, "a" * 30]
+    assert legend_rows(names, 400) == 2 and legend_rows(names, 400, grouped=False) == 3
+
+
+def test_a_square_plot_fills_its_figure_and_a_long_title_stacks_its_notes():
+    import math
+    import plotly.graph_objects as go
+    from hd_widgets.views.style import fit_square_plot, title_px
+    fig = go.Figure([go.Scatter(x=[0], y=[0], name="a point")])
+    extent = ((-2.0, 2.0), (-4.0, 4.0))                        # twice as tall as wide
+    assert not fit_square_plot(fig, extent, height=600, title="T", notes=("n",),
+                               axis_titles=("x", "y"))
+    lay = fig.layout
+    plot = lay.height - lay.margin.t - lay.margin.b
+    assert lay.width == math.ceil(lay.margin.l + plot / 2 + lay.margin.r)   # no white band
+    assert lay.yaxis.scaleanchor == "x" and lay.xaxis.constrain == "domain"
+    notes = ("a note long enough to need a line of its own", "and a second one like it")
+    assert fit_square_plot(fig, extent, height=600, title="T", notes=notes, axis_titles=("x", "y"))
+    text = fig.layout.title.text                               # one note a line, and it fits
+    assert text.count("<br>") == 2 and title_px(text) <= 0.98 * fig.layout.width
 
 
 @pytest.mark.parametrize("samples", [None, {"you": np.zeros((1, 2))},

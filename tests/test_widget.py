@@ -5,6 +5,7 @@ No browser: every action goes through the same handlers a person's clicks and ke
 """
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 
@@ -293,7 +294,9 @@ def test_the_cloud_legend_is_under_the_axis_title(finished_study):
     plot = lay.height - lay.margin.t - lay.margin.b
     assert -lay.legend.y * plot == pytest.approx(AXIS_DEPTH_PX + LEGEND_GAP_PX)
     assert lay.margin.b >= AXIS_DEPTH_PX + LEGEND_GAP_PX + LEGEND_ROW_PX
-    assert lay.width == 760 and lay.legend.yanchor == "top"
+    assert lay.legend.yanchor == "top"
+    (x0, x1), (y0, y1) = lay.xaxis.range, lay.yaxis.range      # sized to its square plot:
+    assert lay.width == math.ceil(lay.margin.l + plot * (x1 - x0) / (y1 - y0) + lay.margin.r)
 
 
 def test_a_finished_study_says_so_of_the_whole_study(finished_study):

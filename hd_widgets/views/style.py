@@ -19,7 +19,8 @@ from ..ratings import kinds
 __all__ = ["PALETTE", "GROUP_COLORS", "GROUP_SYMBOLS", "KIND_NAMES", "TEMPLATE",
            "D_COLORSCALE", "color_of", "axis_title", "nice_scale", "apply_look", "titled",
            "wrap_words", "translucent", "dark_shade", "sample_colors", "legend_below",
-           "legend_rows", "legend_names", "legend_entry_px", "title_px", "axis_title_px"]
+           "legend_rows", "legend_names", "legend_entry_px", "title_px", "axis_title_px",
+           "fit_square_plot"]
 
 # Okabe-Ito colours: distinct for colour-blind viewers and on a washed-out projector.
 PALETTE: dict[str, str] = {
@@ -46,6 +47,8 @@ KIND_NAMES: dict[str, str] = kinds.LABELS
 # enough that markers and arrows on top stay readable.
 D_COLORSCALE = [[0.0, "#FFFFFF"], [0.5, "#E5F5E0"], [1.0, "#A1D99B"]]
 
+TOP_PX = 90             # the template's top margin: room for a title and two note lines
+LEFT_PX, RIGHT_PX = 80, 30    # the template's side margins (tick labels, y-axis title)
 TEMPLATE = go.layout.Template(layout=go.Layout(
     font=dict(size=16, family="Arial, Helvetica, sans-serif", color="#222222"),
     title=dict(font=dict(size=20), x=0.02, xanchor="left"),
@@ -61,7 +64,7 @@ TEMPLATE = go.layout.Template(layout=go.Layout(
     legend=dict(bgcolor="rgba(255,255,255,0.85)", bordercolor="#CCCCCC", borderwidth=1,
                 font=dict(size=14)),
     hoverlabel=dict(font=dict(size=15)),
-    margin=dict(l=80, r=30, t=90, b=80),
+    margin=dict(l=LEFT_PX, r=RIGHT_PX, t=TOP_PX, b=80),
 ))
 
 
@@ -225,12 +228,16 @@ def legend_names(fig) -> list[str]:
     return out
 
 
-def legend_rows(names, width: float) -> int:
-    """Rows a horizontal legend of entries ``names`` takes in ``width`` pixels (Plotly
-    fills a row left to right and wraps an entry that does not fit)."""
+def legend_rows(names, width: float, *, grouped: bool = True) -> int:
+    """Rows a horizontal legend of entries ``names`` takes in ``width`` pixels. Plotly puts
+    them in one row when they fit; else, when some trace has a legend group (``grouped``),
+    it fills a row left to right and wraps an entry that does not fit, and when none has,
+    it sets them in columns as wide as the widest entry."""
+    widths = [legend_entry_px(name) for name in names]
+    if not grouped and sum(widths) > width:
+        widths = [max(widths)] * len(widths)
     rows, used = 0, width
-    for name in names:
-        w = legend_entry_px(name)
+    for w in widths:
         if used + w > width and used > 0:
             rows, used = rows + 1, 0.0
         used += w
@@ -253,7 +260,8 @@ def legend_below(fig, *, width: float, height: float, top: float, left: float = 
     Sets ``height``, ``margin`` and ``legend`` of the layout.
     """
     names = legend_names(fig) if names is None else list(names)
-    rows = legend_rows(names, width - left - right)
+    grouped = any(tr.legendgroup for tr in fig.data if tr.visible is not False)  # as Plotly
+    rows = legend_rows(names, width - left - right, grouped=grouped)
     depth = AXIS_DEPTH_PX + AXIS_LINE_PX * (int(axis_lines) - 1)
     bottom = depth + LEGEND_GAP_PX + rows * LEGEND_ROW_PX + 12
     if plot_height is not None:
@@ -262,3 +270,35 @@ def legend_below(fig, *, width: float, height: float, top: float, left: float = 
     fig.update_layout(height=height, margin=dict(t=top, b=bottom, l=left, r=right),
                       legend=dict(orientation="h", x=0, xanchor="left", yanchor="top",
                                   y=-(depth + LEGEND_GAP_PX) / plot))
+
+
+def fit_square_plot(fig, extent, *, height: int, title: str, notes=(), axis_titles,
+                    **layout) -> bool:
+    """Size a figure of one plot with 1:1 axes to that plot: no white band beside it.
+
+    The plot area is as high as ``height`` leaves after the title and a two-row legend
+    (more rows make the figure taller, not the plot smaller) and as wide as one unit
+    across being one unit up makes it over ``extent`` ((x0, x1), (y0, y1)); the figure is
+    that plot and its margins, wider only where the title (its ``notes`` stacked first,
+    :func:`titled`), the x-axis title or a legend entry needs the room. ``axis_titles``:
+    (x, y); ``layout`` keywords go to :func:`apply_look`; the legend goes under the x axis
+    (:func:`legend_below`). Returns whether the notes were stacked, so a caller that
+    retitles the figure later keeps its lines (``titled(..., stacked=...)``).
+    """
+    side = height - TOP_PX - (AXIS_DEPTH_PX + LEGEND_GAP_PX + 2 * LEGEND_ROW_PX + 12)
+    (x0, x1), (y0, y1) = extent
+    plot_w = side * (x1 - x0) / (y1 - y0)                    # px: one unit across = one up
+    stacked = title_px(titled(title, *notes)) > 0.98 * (LEFT_PX + plot_w + RIGHT_PX)
+    text = titled(title, *notes, stacked=stacked)           # the title starts at x = 0.02
+    entries = [legend_entry_px(name) for name in legend_names(fig)]
+    width = math.ceil(max(LEFT_PX + plot_w + RIGHT_PX, title_px(text) / 0.98,
+                          axis_title_px(axis_titles[0]) + LEFT_PX - RIGHT_PX,  # centred
+                          LEFT_PX + RIGHT_PX + max(entries, default=0)))
+    apply_look(fig, text, **layout)
+    legend_below(fig, width=width, height=0, top=fig.layout.margin.t, left=LEFT_PX,
+                 right=RIGHT_PX, plot_height=side)
+    fig.update_layout(width=width)
+    fig.update_xaxes(range=list(extent[0]), title_text=axis_titles[0], constrain="domain")
+    fig.update_yaxes(range=list(extent[1]), title_text=axis_titles[1], scaleanchor="x",
+                     scaleratio=1, constrain="domain")
+    return stacked

@@ -17,12 +17,12 @@ Size: one unit is as long across as up, so the plot is as wide as its extent mak
 its height, and the figure is that plot plus its margins (no white band beside it); it is
 wider only where a title line, the x-axis title or a legend entry needs the room, and then
 the title's notes go one to a line first. The legend sits below the x-axis title, with the
-room it needs kept free (:func:`~hd_widgets.views.style.legend_below`).
+room it needs kept free (:func:`~hd_widgets.views.style.fit_square_plot`, which the live
+gradient and the study's cloud share).
 """
 from __future__ import annotations
 
 import html
-import math
 
 import numpy as np
 import plotly.graph_objects as go
@@ -30,16 +30,12 @@ import plotly.graph_objects as go
 from ..views.fields import region_traces
 from ..views.samples import collapsed
 from ..views.source import source_text
-from ..views.style import (AXIS_DEPTH_PX, GROUP_COLORS, GROUP_SYMBOLS, LEGEND_GAP_PX,
-                           LEGEND_ROW_PX, PALETTE, apply_look, axis_title, axis_title_px,
-                           dark_shade, legend_below, legend_entry_px, legend_names,
-                           sample_colors, title_px)
+from ..views.style import (GROUP_COLORS, GROUP_SYMBOLS, PALETTE, axis_title, dark_shade,
+                           fit_square_plot, sample_colors)
 
 __all__ = ["map_figure", "explained_share", "FEW_SAMPLES"]
 
 FEW_SAMPLES = 30          # a set this small is drawn as large, opaque, outlined markers
-TOP_PX = 90               # the template's top margin: room for a title and two note lines
-LEFT_PX, RIGHT_PX = 80, 30    # the template's side margins (tick labels, y-axis title)
 
 
 def explained_share(space, k: int) -> float | None:
@@ -137,8 +133,10 @@ def map_figure(space, plane, extent, *, samples: dict[str, np.ndarray], D=None,
                                          line=dict(width=2, color="#222222"))))
     notes = (source_text(source), f"shading: {D_label}" if D_label and D is not None else "")
     (i, j), ex = plane.dims, (explained_share(space, k) for k in plane.dims)
-    _fit(fig, plane, extent, height, title, notes,          # up: two lines, never taller than
-         (axis_title(i, next(ex)), axis_title(j, next(ex), wrap=True)))   # the plot (nor cut)
+    fit_square_plot(fig, extent, height=height, title=title, notes=(plane.note(), *notes),
+                    axis_titles=(axis_title(i, next(ex)),          # up: two lines, never
+                                 axis_title(j, next(ex), wrap=True)),   # taller than the plot
+                    hovermode="closest")
     return fig, points
 
 
@@ -155,26 +153,3 @@ def _catcher(plane, extent, resolution: float) -> go.Heatmap:
                       hovertemplate=f"{a} = %{{x:.2f}}<br>{b} = %{{y:.2f}}<br>"
                                     "click to hear<extra></extra>")
 
-
-def _fit(fig, plane, extent, height: int, title: str, notes, axis_titles) -> None:
-    """Size the figure to its plot. The plot area is as high as ``height`` leaves after the
-    title and a two-row legend (more rows make the figure taller, not the plot smaller) and
-    as wide as 1:1 axes make it; the figure is that plot and its margins, wider only where
-    the title (its notes stacked first), the x-axis title or a legend entry needs it."""
-    side = height - TOP_PX - (AXIS_DEPTH_PX + LEGEND_GAP_PX + 2 * LEGEND_ROW_PX + 12)
-    (x0, x1), (y0, y1) = extent
-    plot_w = side * (x1 - x0) / (y1 - y0)                    # px: one unit across = one up
-    text = plane.title(title, *notes)
-    if title_px(text) > 0.98 * (LEFT_PX + plot_w + RIGHT_PX):   # the title starts at x = 0.02
-        text = plane.title(title, *notes, stacked=True)
-    entries = [legend_entry_px(name) for name in legend_names(fig)]
-    width = math.ceil(max(LEFT_PX + plot_w + RIGHT_PX, title_px(text) / 0.98,
-                          axis_title_px(axis_titles[0]) + LEFT_PX - RIGHT_PX,  # centred
-                          LEFT_PX + RIGHT_PX + max(entries, default=0)))
-    apply_look(fig, text, hovermode="closest")
-    legend_below(fig, width=width, height=0, top=fig.layout.margin.t, left=LEFT_PX,
-                 right=RIGHT_PX, plot_height=side)
-    fig.update_layout(width=width)
-    fig.update_xaxes(range=extent[0], title_text=axis_titles[0], constrain="domain")
-    fig.update_yaxes(range=extent[1], title_text=axis_titles[1], scaleanchor="x", scaleratio=1,
-                     constrain="domain")

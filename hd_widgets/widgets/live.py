@@ -6,7 +6,8 @@ estimate of the naturalness gradient from *their* pairs alone (docs/method.md, i
 regularisation). It is an ipywidgets ``VBox`` (the figure under a caption) whose state is
 its traits (``rater``, ``n_points``). Connect it to a rating widget with
 ``live.follow(widget)`` (the same as ``widget.on_submit(live.update)``): it redraws after
-every submission the store has saved. An undo shows at the next redraw.
+every submission the store has saved. An undo shows at the next redraw. The figure is
+sized to its square plot (:func:`~hd_widgets.views.style.fit_square_plot`).
 """
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ from ..method.estimation import EstimateOptions, from_plan
 from ..method.pairs import PairRatings
 from ..views.fields import auto_scale, quiver_xy
 from ..views.plane import Plane, extent_of
-from ..views.style import PALETTE, apply_look, legend_below
+from ..views.style import PALETTE, fit_square_plot
 from ..speech.space import FeatureSpace
 from ..ratings.store import RatingsStore
 from .checks import rater_problem
 
 __all__ = ["LiveGradient"]
+
+TITLE = "Your gradient of naturalness"
 
 
 class LiveGradient(W.VBox):
@@ -61,7 +64,6 @@ class LiveGradient(W.VBox):
         self.plane = Plane(space.d, dims, None)
         pts = self.plane.xy(space.points)
         self.extent = extent_of(pts, pad=0.35)
-        xt, yt = self.plane.axis_titles()
         fig = go.Figure([
             go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", name="real voices",
                        marker=dict(color=PALETTE["real"], size=9)),
@@ -71,12 +73,12 @@ class LiveGradient(W.VBox):
                        line=dict(color=PALETTE["arrow"], width=2.5)),
         ])
         # trace names never change after this (the arrow scale goes in the title), so a
-        # redraw of a FigureWidget never leaves a legend entry to Plotly's "trace N"
-        apply_look(fig, self._title(0, 1.0), width=640, height=600)
-        legend_below(fig, width=640, height=600, top=fig.layout.margin.t)
-        fig.update_xaxes(range=list(self.extent[0]), title_text=xt)
-        fig.update_yaxes(range=list(self.extent[1]), scaleanchor="x", scaleratio=1,
-                         title_text=yt)
+        # redraw of a FigureWidget never leaves a legend entry to Plotly's "trace N"; the
+        # figure is sized to its square plot once, for the widest title a redraw writes
+        self._stacked = fit_square_plot(fig, self.extent, height=600, title=TITLE,
+                                        notes=(self.plane.note(), *self._notes(1000, 0.0025)),
+                                        axis_titles=self.plane.axis_titles())
+        fig.layout.title.text = self._title(0, 1.0)
         self.figure = go.FigureWidget(fig)
         self._caption = W.HTML("<small>Each arrow is the NES estimate of the naturalness "
                                "gradient at one periphery point, from your own rated pairs "
@@ -143,13 +145,15 @@ class LiveGradient(W.VBox):
         return self.n_points
 
     def _title(self, pages: int, scale: float) -> str:
-        """Short enough for the figure's 640 px: the title, and under it whose pages and
-        the arrow scale (or what to do first)."""
-        if not pages:
-            return self.plane.title("Your gradient of naturalness", "rate a page to draw an arrow")
-        return self.plane.title("Your gradient of naturalness",
-                                f"from your {pages} page{'s' if pages != 1 else ''} alone",
-                                f"arrow = {scale:g} \u00d7 vector")
+        """The title, and under it whose pages and the arrow scale (or what to do first),
+        its notes on one line or stacked as the figure was sized for."""
+        notes = self._notes(pages, scale) if pages else ("rate a page to draw an arrow",)
+        return self.plane.title(TITLE, *notes, stacked=self._stacked)
+
+    @staticmethod
+    def _notes(pages: int, scale: float) -> tuple[str, str]:
+        return (f"from your {pages} page{'s' if pages != 1 else ''} alone",
+                f"arrow = {scale:g} \u00d7 vector")
 
     def close(self) -> None:
         """Close the figure, the caption and this box."""

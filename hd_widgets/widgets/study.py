@@ -15,8 +15,8 @@ of a round, so nobody waits; the round closes when the class has covered it.
 :class:`StudyCloud` draws where the model's samples went after each round, over the real
 voices and the pages rated so far (by anyone, each at the centre of its pair; a page of
 the round not yet rated is not drawn): a student watches the cloud spread and a phantom
-region vanish once it is rated. Its legend sits under the x-axis title
-(:func:`~hd_widgets.views.style.legend_below`).
+region vanish once it is rated. The figure is sized to its square plot, its legend under
+the x-axis title (:func:`~hd_widgets.views.style.fit_square_plot`).
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from traitlets import Bool, Int
 from ..ratings.plan import Query
 from ..views.plane import Plane, extent_of
 from ..views.rounds import page_centres
-from ..views.style import PALETTE, apply_look, legend_below
+from ..views.style import PALETTE, fit_square_plot
 from .ownership import OwnSubmissions
 from .rating import RatingWidget
 
@@ -46,14 +46,16 @@ class StudyCloud(W.VBox):
     study : RoundsStudy
     dims : (int, int)     the two components shown when d > 2.
     n_show : int          particles drawn at most (each round keeps 400 of its cloud).
-    width, height : int   of the figure, in pixels.
+    height : int          of the figure, in pixels, while its legend takes at most two
+                          rows; its width is what its square plot and margins take
+                          (:func:`~hd_widgets.views.style.fit_square_plot`).
     """
 
     shown_round = Int(-1, help="The round whose cloud is drawn (-1: none yet).")
     n_rated = Int(0, help="Pages of the study rated so far (by anyone), the marks drawn.")
 
     def __init__(self, study, *, dims: tuple[int, int] = (0, 1), n_show: int = 400,
-                 width: int = 760, height: int = 560) -> None:
+                 height: int = 600) -> None:
         self.study, self.n_show = study, int(n_show)
         self.plane = Plane(study.data.shape[1], dims, None)
         pts = self.plane.xy(study.data)
@@ -70,13 +72,12 @@ class StudyCloud(W.VBox):
                        marker=dict(color=PALETTE["real"], size=8, line=dict(width=1, color="white")),
                        hovertemplate="a real voice<br>(%{x:.2f}, %{y:.2f})<extra></extra>"),
         ])
-        ext = extent_of(pts, pad=0.6)
-        a, b = self.plane.axis_titles()
-        apply_look(fig, "Rounds: the model's cloud appears after round 1", width=int(width),
-                   margin=dict(l=80, r=30, t=80))
-        legend_below(fig, width=int(width), height=int(height), top=80)
-        fig.update_xaxes(range=list(ext[0]), title_text=a)
-        fig.update_yaxes(range=list(ext[1]), title_text=b, scaleanchor="x", scaleratio=1)
+        # sized once, for the widest title update() writes (its notes then stay as laid out)
+        self._stacked = fit_square_plot(
+            fig, extent_of(pts, pad=0.6), height=int(height),
+            title=self._heading(self.study.config.rounds),
+            notes=(self.plane.note(), *self._notes(self.study.config.budget, True)),
+            axis_titles=self.plane.axis_titles())
         self.figure = go.FigureWidget(fig)
         super().__init__([self.figure])
         self.update()
@@ -92,21 +93,29 @@ class StudyCloud(W.VBox):
         plans = self.study.plans()                  # read once for both
         clouds = self.study.clouds(plans)
         r = self.plane.xy(self.rated(plans))
-        pages = f"{len(r)} page{'s' if len(r) != 1 else ''} rated"
+        k = max(clouds) if clouds else None
         with self.figure.batch_update():
             self.figure.data[1].x, self.figure.data[1].y = r[:, 0], r[:, 1]
-            if clouds:
-                k = max(clouds)
+            if k is not None:
                 x = self.plane.xy(clouds[k][: self.n_show])
                 self.figure.data[0].x, self.figure.data[0].y = x[:, 0], x[:, 1]
-                label = "after the final fit" if k >= self.study.config.rounds else f"after round {k}"
-                self.figure.layout.title.text = (f"The model's cloud {label}: where its samples "
-                                                 f"go ({pages})")
                 self.shown_round = int(k)
-            else:
-                self.figure.layout.title.text = (f"Rounds: the model's cloud appears after "
-                                                 f"round 1 ({pages})")
+            self.figure.layout.title.text = self.plane.title(
+                self._heading(k), *self._notes(len(r), k is not None), stacked=self._stacked)
         self.n_rated = len(r)
+
+    def _heading(self, k: int | None) -> str:
+        """The title's first line: which cloud is drawn (round ``k``'s; None: none yet)."""
+        if k is None:
+            return "The model's cloud"
+        return "The model's cloud " + ("after the final fit" if k >= self.study.config.rounds
+                                       else f"after round {k}")
+
+    @staticmethod
+    def _notes(n_rated: int, drawn: bool) -> tuple[str, str]:
+        """Under the title: what the cloud is (or when it appears), and the pages rated."""
+        return ("where its samples go" if drawn else "it appears after round 1",
+                f"{n_rated} page{'s' if n_rated != 1 else ''} rated")
 
     def __repr__(self) -> str:
         return f"StudyCloud(study={self.study.name!r}, shown_round={self.shown_round})"
