@@ -110,6 +110,10 @@ def test_default_schedule_follows_the_number_of_rated_pairs():
     assert (short.steps, short.lr) == (1000, 3e-3) and (long.steps, long.lr) == (2000, 1e-2)
     assert short.d == long.d == 3 and short.eps == few.options.eps
     assert ScoreNetConfig.for_estimate(many, seed=4, steps=7).steps == 7      # overrides win
+    assert ScoreNetConfig.for_estimate(many, schedule="short") == short
+    assert ScoreNetConfig.for_estimate(few, schedule="long") == long
+    with pytest.raises(ValueError, match="schedule must be"):
+        ScoreNetConfig.for_estimate(few, schedule="longer")
     net = train(few, ScoreNetConfig.for_estimate(few, steps=5), progress=False)
     assert len(net.history_) == 5
     assert train(gaussian_estimate(2, P=30), progress=False).config == \

@@ -53,6 +53,30 @@ def test_the_start_of_the_chains_is_a_named_choice():
             RoundsConfig(min_ess=bad)
 
 
+def test_resampled_starts_are_placed_by_networks_on_the_short_schedule():
+    """The D that places resampled starts comes from networks trained on the short
+    schedule: the score's own when they already are, others (as many, seeded alike) when
+    the score's train on the long one; "score" and chains from the data keep the score's."""
+    from hd_widgets.method.ensemble import train_ensemble
+    from hd_widgets.method.network import LONG_SCHEDULE_PAIRS, ScoreNetConfig
+    from hd_widgets.study.rounds_fit import start_networks
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_network import gaussian_estimate
+    with pytest.raises(ValueError, match="start_schedule must be 'short' or 'score'"):
+        RoundsConfig(start_schedule="long")
+    config = RoundsConfig(budget=200, network={"steps": 3})
+    for pairs, trained in ((LONG_SCHEDULE_PAIRS - 1, False), (LONG_SCHEDULE_PAIRS, True)):
+        est = gaussian_estimate(2, P=pairs)
+        ens = train_ensemble(est, 2, seed=5, config=ScoreNetConfig.for_estimate(est, steps=3))
+        placing = start_networks(est, ens, config, "auto", seed=5)
+        assert (placing is not ens) == trained
+        assert len(placing) == 2 and placing.config.lr == 3e-3 and placing.config.steps == 3
+        assert [n.config.seed for n in placing.networks] == [5, 6]
+        assert start_networks(est, ens, config, "data", seed=5) is ens
+    assert start_networks(est, ens, config.with_(start_schedule="score"), "resampled",
+                          seed=5) is ens
+
+
 def test_choose_centres_prefers_the_edge_and_the_unrated():
     rng = np.random.default_rng(0)
     x = rng.uniform(-3, 3, size=(2000, 2))

@@ -81,11 +81,16 @@ class ScoreNetConfig:
         return replace(cls(g_loss="nes", consistency=0.0, eps=0.05), **changes)
 
     @classmethod
-    def for_estimate(cls, est: "Estimate", **changes) -> "ScoreNetConfig":
+    def for_estimate(cls, est: "Estimate", *, schedule: str = "auto",
+                     **changes) -> "ScoreNetConfig":
         """Package defaults for these targets: ``d`` and ``eps`` from the estimate, and the
         schedule from its number of rated pairs (module docstring): 1000 steps at lr 3e-3
-        below ``LONG_SCHEDULE_PAIRS``, 2000 steps at lr 1e-2 from there on."""
-        long = len(est.pair_point) >= LONG_SCHEDULE_PAIRS
+        below ``LONG_SCHEDULE_PAIRS``, 2000 steps at lr 1e-2 from there on. ``schedule``
+        "short" or "long" picks one whatever the number of pairs."""
+        if schedule not in ("auto", "short", "long"):
+            raise ValueError(f"schedule must be 'auto', 'short' or 'long', got {schedule!r}")
+        long = (len(est.pair_point) >= LONG_SCHEDULE_PAIRS if schedule == "auto"
+                else schedule == "long")
         base = cls(d=est.d, eps=est.options.eps, steps=2000 if long else 1000,
                    lr=1e-2 if long else 3e-3)
         return replace(base, **changes)

@@ -27,6 +27,10 @@ them. A study in rounds asks there:
   the ratings (:func:`~hd_widgets.method.far.home_beyond_reach`; ``home_beyond_reach``),
   where the network's field is an extrapolation that can carry particles away.
 
+The settings are :class:`~hd_widgets.study.rounds_config.RoundsConfig`; the next round's
+points are chosen by :func:`~hd_widgets.study.centres.choose_centres`; every fit is
+:func:`~hd_widgets.study.rounds_fit.fit_rounds`.
+
 Two processes that reach a round boundary together both plan the same round (the same
 ratings, the same seed); the store keeps the first and the second finds it stored.
 ``rounds=1`` is the fixed plan, as a named option of the same study.
@@ -34,7 +38,7 @@ ratings, the same seed); the store keeps the first and the second finds it store
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 import re
 import threading
 from typing import Any
@@ -42,163 +46,19 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..method.ensemble import ScoreEnsemble, train_ensemble
-from ..method.estimation import Estimate, EstimateOptions, from_store_plans
-from ..method.far import home_beyond_reach
-from ..method.network import ScoreNetConfig
-from ..method.sampling import LangevinDivergence, ThinProposals, langevin, resampled_starts
-from ..method.threads import torch_threads
+from ..method.ensemble import ScoreEnsemble
+from ..method.estimation import Estimate
 from ..ratings.budget import plan_for_budget
 from ..ratings.plan import QueryPlan, centered_plan, nes_arrays
 from ..ratings.store import RatingError
-from .pipeline import timed
+from .centres import choose_centres
+from .rounds_config import MIN_ROUND_PAIRS, RoundsConfig
+from .rounds_fit import RoundsResult, fit_rounds
 
 __all__ = ["RoundsConfig", "RoundsStudy", "RoundsResult", "choose_centres", "MIN_ROUND_PAIRS",
            "CLOUD_POINTS"]
 
-MIN_ROUND_PAIRS = 10     # a round asks at least this many pairs (20 ratings)
 CLOUD_POINTS = 400       # particles kept with each round's plan, for the figures (3 decimals)
-
-
-@dataclass(frozen=True)
-class RoundsConfig:
-    """A study's settings, all fixed before anyone listens."""
-
-    budget: int = 500                  # ratings in all rounds together
-    shares: tuple[float, ...] = (0.4, 0.3, 0.3)   # each round's share of the budget
-    seed: int = 0                      # round 0's plan, every fit, every Langevin run
-    sigma_p: float = 1.0               # round 0's periphery scale, and the pull's scale
-    sigma_nes: float = 0.3             # the perturbation scale of every pair
-    particles: int = 2000              # Langevin particles that propose the next round's points
-    alpha: float = 0.01                # Langevin step size (for proposing and for sampling)
-    steps: int = 1000                  # Langevin steps from the real data (proposing; start="data")
-    start: str = "auto"                # where chains start: "data" (the real voices, the
-                                       # paper's), "resampled" (from the model's own D), or
-                                       # "auto": resampled where that rests on enough
-                                       # proposals (min_ess), else the data (docs/method.md)
-    min_ess: float = 0.25              # "auto": the effective share of proposals it needs
-    refine_steps: int = 100            # Langevin steps after resampled starts
-    spread: float = 1.0                # resampled starts: proposal width (x the data's covariance)
-    floor: float = 0.1                 # weight of rated-and-certain regions: (4 D (1 - D) + floor)
-    home_beyond_reach: bool = True     # sample with the pull home where no rating reaches
-                                       # (hd_widgets.method.far.home_beyond_reach)
-    round_networks: int = 1            # networks fitted between rounds
-    final_networks: int = 3            # networks averaged in the final fit
-    estimate: EstimateOptions = field(default_factory=EstimateOptions)
-    network: dict = field(default_factory=dict)   # ScoreNetConfig changes, e.g. {"steps": 400}
-
-    def __post_init__(self) -> None:
-        if isinstance(self.budget, bool) or not isinstance(self.budget, int) or self.budget < 1:
-            raise ValueError(f"budget must be a whole number of ratings, got {self.budget!r}")
-        shares = tuple(float(s) for s in self.shares)
-        if not shares or any(not s > 0 for s in shares):
-            raise ValueError(f"shares must be positive, got {self.shares!r}")
-        object.__setattr__(self, "shares", tuple(s / sum(shares) for s in shares))
-        if len(self.shares) > 1 and min(self.sizes()) < 2 * MIN_ROUND_PAIRS:
-            raise ValueError(
-                f"a budget of {self.budget} ratings is too small for {len(self.shares)} rounds "
-                f"of shares {[round(s, 2) for s in self.shares]}: each round needs at least "
-                f"{2 * MIN_ROUND_PAIRS} ratings ({MIN_ROUND_PAIRS} pairs); give at least "
-                f"{self.min_budget()} ratings or fewer rounds (shares=(1,) is the fixed plan)")
-        if self.start not in ("auto", "resampled", "data"):
-            raise ValueError(f"start must be 'auto', 'resampled' or 'data', got {self.start!r}")
-        if not (isinstance(self.spread, (int, float)) and 0 < self.spread < float("inf")):
-            raise ValueError(f"spread must be a positive number, got {self.spread!r}")
-        if not (isinstance(self.min_ess, (int, float)) and 0 <= self.min_ess <= 1):
-            raise ValueError(f"min_ess must be a share between 0 and 1, got {self.min_ess!r}")
-        for name in ("round_networks", "final_networks", "particles", "steps", "refine_steps"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a whole number >= 1, got {v!r}")
-
-    @classmethod
-    def fixed(cls, **changes) -> "RoundsConfig":
-        """Today's fixed plan as a study of one round (``shares=(1,)``)."""
-        return cls(**{"shares": (1.0,), **changes})
-
-    @property
-    def rounds(self) -> int:
-        return len(self.shares)
-
-    def sizes(self) -> list[int]:
-        """Ratings per round (even: whole pairs), summing to at most the budget."""
-        pairs = self.budget // 2
-        per = [int(np.floor(s * pairs)) for s in self.shares]
-        per[0] += pairs - sum(per)                         # the remainder goes to round 0
-        return [2 * p for p in per]
-
-    def min_budget(self) -> int:
-        """The smallest budget these shares can split into rounds of enough pairs."""
-        return int(np.ceil(2 * MIN_ROUND_PAIRS / min(self.shares))) + len(self.shares) * 2
-
-    def with_(self, **changes) -> "RoundsConfig":
-        return replace(self, **changes)
-
-
-def choose_centres(particles: np.ndarray, D: np.ndarray, rated: np.ndarray, n: int, *,
-                   floor: float = 0.1, rng: np.random.Generator) -> np.ndarray:
-    """Indices of ``n`` particles to ask about next (k-means++-style weighted sampling).
-
-    Parameters
-    ----------
-    particles : ndarray, shape (m, d)   candidate points (the sampler's particles).
-    D : ndarray, shape (m,)             the model's naturalness there.
-    rated : ndarray, shape (r, d)       points already asked about.
-    n : int                             how many to choose (n <= m).
-    floor : float                       weight left to points where the model is sure.
-    rng : Generator
-
-    Each pick is drawn with probability proportional to (4 D (1 - D) + floor) times the
-    squared distance to the nearest rated or already chosen point, so the picks favour
-    the edge of the acceptable region (where D is neither 0 nor 1) and places nobody has
-    rated, and spread out among themselves.
-
-    Returns
-    -------
-    ndarray of int, shape (n,)
-    """
-    x = np.asarray(particles, dtype=np.float64)
-    if n > len(x):
-        raise ValueError(f"cannot choose {n} of {len(x)} particles")
-    band = 4 * D * (1 - D) + floor                                       # (m,)
-    near = cKDTree(rated).query(x)[0] ** 2 if len(rated) else np.full(len(x), np.inf)
-    chosen = []
-    for _ in range(n):
-        w = band * near
-        w = np.where(np.isfinite(w), w, band)
-        total = w.sum()
-        i = int(rng.choice(len(x), p=w / total)) if total > 0 else int(rng.integers(len(x)))
-        chosen.append(i)
-        near = np.minimum(near, ((x - x[i]) ** 2).sum(1))
-        near[i] = 0.0
-    return np.array(chosen, dtype=np.int64)
-
-
-@dataclass(repr=False)
-class RoundsResult:
-    """A fit of the whole study: its estimate, the networks and Langevin samples.
-
-    Attributes
-    ----------
-    plans : list of QueryPlan      the rounds the fit used.
-    estimate : Estimate            targets over every round's rated points.
-    network : ScoreEnsemble        the networks, scores averaged.
-    samples : ndarray, shape (n, d)  Langevin samples.
-    ratings : int                  ratings the fit used.
-    start : str                    where the chains started: "data" or "resampled".
-    """
-
-    plans: list
-    estimate: Estimate
-    network: ScoreEnsemble
-    samples: np.ndarray
-    ratings: int
-    start: str = "data"
-
-    def __repr__(self) -> str:
-        return (f"RoundsResult(rounds={len(self.plans)}, ratings={self.ratings}, "
-                f"networks={len(self.network)}, samples={self.samples.shape}, "
-                f"start={self.start!r})")
 
 
 class RoundsStudy:
@@ -334,7 +194,8 @@ class RoundsStudy:
                  "study_config": {"budget": c.budget, "shares": list(c.shares), "seed": c.seed,
                                   "floor": c.floor, "start": c.start,
                                   "home_beyond_reach": c.home_beyond_reach,
-                                  "spread": c.spread, "min_ess": c.min_ess}}
+                                  "spread": c.spread, "min_ess": c.min_ess,
+                                  "start_schedule": c.start_schedule}}
         plan = replace(plan, config={**plan.config, **extra})
         return plan.per_rater(self.shared) if self.shared else plan
 
@@ -356,53 +217,11 @@ class RoundsStudy:
                    seed: list[int], raters=None, particles: int | None = None,
                    start: str | None = None,
                    stages=None) -> tuple[Estimate, ScoreEnsemble, np.ndarray, str]:
-        """Estimate, networks and Langevin particles (n, d) on the ratings of rounds
-        ``names`` (of ids up to ``max_rating_id``), seeded by ``seed``; in one torch
-        thread, so the result does not depend on the machine's thread count. ``start``
-        (default: the config's): chains from the real data (``steps`` steps), or from
-        :func:`~hd_widgets.method.sampling.resampled_starts` on the networks' D
-        (``refine_steps`` steps), or ``"auto"`` (resampled when the proposals' effective
-        share is at least ``min_ess``); the last item returned says which start was used.
-        ``stages`` wraps the three steps as in :func:`~hd_widgets.study.pipeline.run_pipeline`."""
-        c = self.config
-        seconds: dict[str, float] = {}
-        with timed(seconds, "estimate", stages, f"perceptual gradients from {len(names)} round(s)"):
-            est = from_store_plans(self.store, names, self.data, c.estimate, raters=raters,
-                                   max_rating_id=max_rating_id)
-        s = int(np.random.default_rng(seed).integers(2 ** 31))
-        n = c.particles if particles is None else particles
-        with torch_threads(1):
-            with timed(seconds, "train", stages, f"{networks} score network(s) on "
-                                                 f"{len(est.pair_point)} rated pairs"):
-                ens = train_ensemble(est, networks, seed=s,
-                                     config=ScoreNetConfig.for_estimate(est, **c.network))
-            with timed(seconds, "sample", stages, f"Langevin, {n} particles"):
-                x0, run, used = self._chain_starts(ens, n, c.start if start is None else start, s)
-                score = ens.score_fn()
-                if c.home_beyond_reach:
-                    score = home_beyond_reach(score, est)
-                try:
-                    x = langevin(score, x0, alpha=c.alpha, seed=s, **run).samples
-                except LangevinDivergence:       # keep the particles; the far ones are dropped
-                    x = langevin(score, x0, alpha=c.alpha, seed=s,
-                                 max_norm=float("inf"), **run).samples
-        return est, ens, x, used
-
-    def _chain_starts(self, ens: ScoreEnsemble, n: int, start: str,
-                      seed: int) -> tuple[np.ndarray, dict, str]:
-        """Where ``n`` chains start: (x0, the rest of langevin's arguments, "resampled" or
-        "data"). "auto" falls back to the data when the proposals are thin."""
-        c = self.config
-        if start != "data":
-            try:
-                x0 = resampled_starts(lambda y: ens.predict(y)[0], self.data, n,
-                                      spread=c.spread, seed=seed,
-                                      min_ess=c.min_ess if start == "auto" else 0.0)
-                return x0, {"n_steps": c.refine_steps}, "resampled"
-            except ThinProposals:      # "auto": too few proposals; the paper's start
-                pass
-        # the real voices, drawn with the chains' own generator
-        return self.data, {"n": n, "n_steps": c.steps}, "data"
+        """:func:`~hd_widgets.study.rounds_fit.fit_rounds` on this study's store, data and
+        config: (estimate, networks, Langevin particles (n, d), the start used)."""
+        return fit_rounds(self.store, self.data, self.config, names,
+                          max_rating_id=max_rating_id, networks=networks, seed=seed,
+                          raters=raters, particles=particles, start=start, stages=stages)
 
     def _plan_round(self, k: int, lineage: dict | None = None) -> QueryPlan:
         c = self.config

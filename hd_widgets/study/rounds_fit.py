@@ -1,0 +1,126 @@
+"""Fitting a study in rounds: the estimate, the networks and Langevin samples on the
+ratings of some of its rounds (docs/method.md, "Rounds" and "Where the chains start").
+
+:func:`fit_rounds` is what every round boundary and the final fit run: the estimate on
+the rounds' ratings, an ensemble of score networks, and Langevin from where
+:func:`chain_starts` says -- the real data, or starts resampled from the model's own D
+(:func:`~hd_widgets.method.sampling.resampled_starts`), placed by the networks
+:func:`start_networks` gives -- with the pull home beyond the reach of the ratings.
+Everything runs in one torch thread and is seeded, so a round is deterministic given the
+store and the seed. :class:`RoundsResult` is the study's final fit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..method.ensemble import ScoreEnsemble, train_ensemble
+from ..method.estimation import Estimate, from_store_plans
+from ..method.far import home_beyond_reach
+from ..method.network import ScoreNetConfig
+from ..method.sampling import LangevinDivergence, ThinProposals, langevin, resampled_starts
+from ..method.threads import torch_threads
+from .pipeline import timed
+from .rounds_config import RoundsConfig
+
+__all__ = ["RoundsResult", "fit_rounds", "start_networks", "chain_starts"]
+
+
+@dataclass(repr=False)
+class RoundsResult:
+    """A fit of the whole study: its estimate, the networks and Langevin samples.
+
+    Attributes
+    ----------
+    plans : list of QueryPlan      the rounds the fit used.
+    estimate : Estimate            targets over every round's rated points.
+    network : ScoreEnsemble        the networks, scores averaged.
+    samples : ndarray, shape (n, d)  Langevin samples.
+    ratings : int                  ratings the fit used.
+    start : str                    where the chains started: "data" or "resampled".
+    """
+
+    plans: list
+    estimate: Estimate
+    network: ScoreEnsemble
+    samples: np.ndarray
+    ratings: int
+    start: str = "data"
+
+    def __repr__(self) -> str:
+        return (f"RoundsResult(rounds={len(self.plans)}, ratings={self.ratings}, "
+                f"networks={len(self.network)}, samples={self.samples.shape}, "
+                f"start={self.start!r})")
+
+
+def fit_rounds(store, data: np.ndarray, config: RoundsConfig, names: list[str], *,
+               max_rating_id: int | None, networks: int, seed: list[int], raters=None,
+               particles: int | None = None, start: str | None = None,
+               stages=None) -> tuple[Estimate, ScoreEnsemble, np.ndarray, str]:
+    """Estimate, networks and Langevin particles (n, d) on the ratings of rounds ``names``
+    of ``store`` (of ids up to ``max_rating_id``; of ``raters`` only, if given), for the
+    real data ``data`` (N, d), seeded by ``seed``; in one torch thread, so the result does
+    not depend on the machine's thread count. ``start`` (default: the config's): chains
+    from the real data (``steps`` steps), or from resampled starts (``refine_steps``
+    steps), or ``"auto"`` (resampled when the proposals' effective share is at least
+    ``min_ess``); the last item returned says which start was used. ``stages`` wraps the
+    three steps as in :func:`~hd_widgets.study.pipeline.run_pipeline`."""
+    c = config
+    seconds: dict[str, float] = {}
+    with timed(seconds, "estimate", stages, f"perceptual gradients from {len(names)} round(s)"):
+        est = from_store_plans(store, names, data, c.estimate, raters=raters,
+                               max_rating_id=max_rating_id)
+    s = int(np.random.default_rng(seed).integers(2 ** 31))
+    n = c.particles if particles is None else particles
+    start = c.start if start is None else start
+    with torch_threads(1):
+        with timed(seconds, "train", stages, f"{networks} score network(s) on "
+                                             f"{len(est.pair_point)} rated pairs"):
+            ens = train_ensemble(est, networks, seed=s,
+                                 config=ScoreNetConfig.for_estimate(est, **c.network))
+            placing = start_networks(est, ens, c, start, seed=s)
+        with timed(seconds, "sample", stages, f"Langevin, {n} particles"):
+            x0, run, used = chain_starts(placing, data, c, n, start, seed=s)
+            score = ens.score_fn()
+            if c.home_beyond_reach:
+                score = home_beyond_reach(score, est)
+            try:
+                x = langevin(score, x0, alpha=c.alpha, seed=s, **run).samples
+            except LangevinDivergence:       # keep the particles; the far ones are dropped
+                x = langevin(score, x0, alpha=c.alpha, seed=s,
+                             max_norm=float("inf"), **run).samples
+    return est, ens, x, used
+
+
+def start_networks(est: Estimate, ens: ScoreEnsemble, config: RoundsConfig, start: str, *,
+                   seed: int) -> ScoreEnsemble:
+    """The networks whose D places resampled starts (``config.start_schedule``): trained
+    on the short schedule, as many as ``ens`` and seeded alike; ``ens`` itself when it
+    already is (or ``start_schedule="score"``, or chains that start from the data). The
+    long schedule fits the score's shape best, but its D head rates unrated corners high,
+    and resampling from it sends the starts there (docs/method.md, "Where the chains
+    start")."""
+    if start == "data" or config.start_schedule == "score":
+        return ens
+    short = ScoreNetConfig.for_estimate(est, schedule="short", **config.network)
+    if ens.config.with_(seed=short.seed) == short:
+        return ens
+    return train_ensemble(est, len(ens), seed=seed, config=short)
+
+
+def chain_starts(ens: ScoreEnsemble, data: np.ndarray, config: RoundsConfig, n: int,
+                 start: str, *, seed: int) -> tuple[np.ndarray, dict, str]:
+    """Where ``n`` chains start: (x0, the rest of langevin's arguments, "resampled" or
+    "data"), resampled from ``ens``'s D around the real data ``data`` (N, d). "auto" falls
+    back to the data when the proposals are thin."""
+    c = config
+    if start != "data":
+        try:
+            x0 = resampled_starts(lambda y: ens.predict(y)[0], data, n, spread=c.spread,
+                                  seed=seed, min_ess=c.min_ess if start == "auto" else 0.0)
+            return x0, {"n_steps": c.refine_steps}, "resampled"
+        except ThinProposals:      # "auto": too few proposals; the paper's start
+            pass
+    # the real voices, drawn with the chains' own generator
+    return data, {"n": n, "n_steps": c.steps}, "data"
