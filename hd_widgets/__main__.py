@@ -150,7 +150,8 @@ def validate(args: argparse.Namespace) -> tuple[str | None, object]:
         except CorpusError as err:
             return f"corpus: {err}", None
         if args.d >= len(corpus):
-            return f"--d {args.d} needs more than {args.d} usable clips; {args.corpus} has {len(corpus)}", None
+            return (f"--d {args.d} needs more than {args.d} usable clips; "
+                    f"{args.corpus} has {len(corpus)}"), None
     elif args.d >= 60:
         return f"--d must be below 60 for the shipped corpus, got {args.d}", None
     problem = _probe_output(Path(args.out))

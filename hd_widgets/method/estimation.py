@@ -31,8 +31,8 @@ Refinements (docs/method.md), each a named option, the paper's version available
   (:func:`~hd_widgets.method.censored.estimate_noise_sd`).
 - ``reuse=True``: every rating of x~ +- Delta is also a direct observation of D at that
   point; they are returned as ``obs_points`` / ``obs_values`` for the network's D head.
-- :func:`~hd_widgets.ratings.budget.plan_for_budget` with ``style="refined"`` spreads a budget over more periphery
-  points with one pair each instead of the paper-style five.
+- :func:`~hd_widgets.ratings.budget.plan_for_budget` with ``style="refined"`` spreads a
+  budget over more periphery points with one pair each instead of the paper-style five.
 - The network side (:mod:`hd_widgets.method.training`): each rated pair is also fitted as what it
   observes, the slope (y+ - y-) / 2 = Delta . grad D (``g_loss="directional"``), and g is
   tied to the gradient of the D head (``consistency``); ``pair_*`` and ``reg`` below
@@ -75,7 +75,8 @@ class EstimateOptions:
                                 # None: default_lam(d) = 4 sqrt(2 / d), 4 in d = 2
     reg: str = "additive"       # "additive" or "convex" mix of NES gradient and pull
     reg_floor: bool = True      # D' = max(D, eps) in the pull (False: D, the paper's letter)
-    reg_gate: float = 3.0       # scale the pull by (1 - D)**reg_gate: pull where D is low (paper: 0)
+    reg_gate: float = 3.0       # scale the pull by (1 - D)**reg_gate:
+                                # pull where D is low (paper: 0)
     eps: float = 0.2            # floor on D in the score g / max(D, eps) (paper preset: 0.05)
     d_estimator: str = "tobit"  # "tobit", "mode" (paper) or "mean" (paper: did not converge)
     censored: bool = True       # Tobit imputation of clipped ratings before NES (paper: False)
@@ -275,7 +276,8 @@ def estimate(centers: np.ndarray, deltas: np.ndarray, datum: np.ndarray, data: n
     # all 2m ratings, grouped by periphery point: plus first, then minus
     y = np.concatenate([pairs.plus, pairs.minus])                     # (2m,)
     gidx = np.concatenate([pi, pi])                                   # (2m,)
-    mu_latent = tobit_mean(y, gidx, n_used, sigma) if (o.censored or o.d_estimator == "tobit") else None
+    mu_latent = (tobit_mean(y, gidx, n_used, sigma) if (o.censored or o.d_estimator == "tobit")
+                 else None)
 
     # D(x~)
     if o.d_estimator == "tobit":
@@ -349,7 +351,8 @@ def from_store(store, plan_name: str, data: np.ndarray,
     pairs = PairRatings.from_table(plan, store.table(plan_name), raters=raters)
     if len(pairs) == 0:
         who = "anyone" if raters is None else repr(raters)
-        raise ValueError(f"no rated pairs by {who} in plan {plan_name!r} yet: rate some pages first")
+        raise ValueError(f"no rated pairs by {who} in plan {plan_name!r} yet: "
+                         "rate some pages first")
     return from_plan(plan, pairs, data, options)
 
 
@@ -364,7 +367,8 @@ def from_plans(plans: list[QueryPlan], pairs: list[PairRatings], data: np.ndarra
     if not plans or len(plans) != len(pairs):
         raise ValueError("give one PairRatings per plan, and at least one plan")
     arrays = [nes_arrays(p) for p in plans]
-    scales = {(p.config["sigma_p"], p.config["sigma_nes"], a[1].shape[1]) for p, a in zip(plans, arrays)}
+    scales = {(p.config["sigma_p"], p.config["sigma_nes"], a[1].shape[1])
+              for p, a in zip(plans, arrays)}
     if len(scales) != 1:
         raise ValueError(f"plans differ in (sigma_p, sigma_nes, pairs per point): {sorted(scales)}")
     sigma_p, sigma_nes, _ = scales.pop()

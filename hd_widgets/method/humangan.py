@@ -11,9 +11,9 @@ Nothing in the objective rewards spread: left to run, every G(z) climbs to a max
 of D and the generator collapses onto it. HumanGAN's paper stopped training early, by
 judgement, to keep some spread; ``early_stop`` reproduces that heuristic so the
 contrast can be taught, and ``fit(..., steps=n)`` climbs n more steps from where the
-generator is (early-stopped, then trained on, is two calls, no change of config). Before the ascent, G is fitted to the real data (minimising the
-energy distance to it for ``init_steps`` steps, our choice), so both versions start
-where the data are.
+generator is (early-stopped, then trained on, is two calls, no change of config).
+Before the ascent, G is fitted to the real data (minimising the energy distance to it
+for ``init_steps`` steps, our choice), so both versions start where the data are.
 
 A score with no pull back far from the data (a network fitted on a few dozen ratings)
 can send the generator off instead: every step then moves it further out. That is
@@ -60,7 +60,8 @@ class HumanGANConfig:
         if self.d < 1 or self.hidden < 1 or self.layers < 1 or self.batch < 1 \
                 or (self.z_dim is not None and self.z_dim < 1):
             raise ValueError("d, z_dim, hidden, layers and batch must be >= 1")
-        if self.init_steps < 0 or self.steps < 0 or (self.early_stop is not None and self.early_stop < 0):
+        if self.init_steps < 0 or self.steps < 0 \
+                or (self.early_stop is not None and self.early_stop < 0):
             raise ValueError("init_steps, steps and early_stop must be >= 0")
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
@@ -141,11 +142,13 @@ class HumanGAN(nn.Module):
     def _z(self) -> torch.Tensor:
         return torch.randn(self.config.batch, self.z_dim, generator=self._gen)
 
-    def fit_data(self, data: np.ndarray, steps: int | None = None, progress: bool = True) -> "HumanGAN":
+    def fit_data(self, data: np.ndarray, steps: int | None = None,
+                 progress: bool = True) -> "HumanGAN":
         """Fit G to the real data (energy distance), the warm start of both variants."""
         data = np.asarray(data, dtype=np.float32)
         if data.ndim != 2 or data.shape[1] != self.config.d or len(data) < 2:
-            raise ValueError(f"data must have shape (N, {self.config.d}) with N >= 2, got {data.shape}")
+            raise ValueError(f"data must have shape (N, {self.config.d}) with N >= 2, "
+                             f"got {data.shape}")
         y = torch.as_tensor(data)
         opt = torch.optim.Adam(self.parameters(), lr=self.config.lr)
         n = self.config.init_steps if steps is None else steps
@@ -205,7 +208,8 @@ class HumanGAN(nn.Module):
         return self._ascend(grad, steps, progress, "HumanGAN: ascent")
 
     def fit_listener(self, listener, data: np.ndarray | None = None, *, n_pairs: int = 5,
-                     sigma_nes: float = 0.3, eps: float = 0.05, progress: bool = True) -> "HumanGAN":
+                     sigma_nes: float = 0.3, eps: float = 0.05,
+                     progress: bool = True) -> "HumanGAN":
         """The original HumanGAN: NES on ``listener`` at every step (spends ratings).
 
         Each step rates ``batch * 2 * n_pairs`` clips; grad log D is estimated as the

@@ -1,7 +1,8 @@
 """The score network: an MLP that learns D(x) and its regularised gradient (docs/method.md, item 7).
 
     x (n, d) -> softplus MLP -> D_phi(x) = sigmoid(.)  (n,)   and   g_phi(x) (n, d)
-    score s_phi(x) = g_phi(x) / max(D_phi(x), eps)         (:func:`~hd_widgets.method.score.score_from_heads`)
+    score s_phi(x) = g_phi(x) / max(D_phi(x), eps)
+                                    (:func:`~hd_widgets.method.score.score_from_heads`)
 
 :class:`ScoreNetConfig` holds the architecture and the training settings, each default
 commented; :meth:`ScoreNet.fit` (or :func:`~hd_widgets.method.training.train`) fits it to an
@@ -77,7 +78,9 @@ class ScoreNetConfig:
 
     @classmethod
     def paper(cls, **changes) -> "ScoreNetConfig":
-        """docs/method.md item 7 as written: MSE of g against the NES target, no consistency term."""
+        """docs/method.md item 7 as written: MSE of g against the NES target, no
+        consistency term.
+        """
         return replace(cls(g_loss="nes", consistency=0.0, eps=0.05), **changes)
 
     @classmethod
@@ -171,8 +174,10 @@ class ScoreNet(nn.Module):
             return plain
         lins = [m for m in self.body if isinstance(m, nn.Linear)]
         with torch.no_grad():
-            Ws = [(m.weight.detach().t().contiguous().clone(), m.bias.detach().clone()) for m in lins]
-            Wh = torch.cat([self.head_D.weight, self.head_g.weight]).detach().t().contiguous().clone()
+            Ws = [(m.weight.detach().t().contiguous().clone(), m.bias.detach().clone())
+                  for m in lins]
+            Wh = (torch.cat([self.head_D.weight, self.head_g.weight])
+                  .detach().t().contiguous().clone())
             bh = torch.cat([self.head_D.bias, self.head_g.bias]).detach().clone()
         eps, hidden, d = self.config.eps, self.config.hidden, self.config.d
         bufs: list[torch.Tensor] = [torch.empty(0, hidden), torch.empty(0, hidden)]
@@ -234,7 +239,8 @@ class ScoreNet(nn.Module):
         c = self.config
         n_par = sum(p.numel() for p in self.parameters())
         hist = getattr(self, "history_", [])
-        trained = f", trained_steps={len(hist)}, final_loss={hist[-1]:.4g}" if hist else ", untrained"
+        trained = (f", trained_steps={len(hist)}, final_loss={hist[-1]:.4g}" if hist
+                   else ", untrained")
         return (f"ScoreNet(d={c.d}, hidden={c.hidden}, layers={c.layers}, eps={c.eps}, "
                 f"params={n_par}{trained})")
 

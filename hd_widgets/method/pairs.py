@@ -37,20 +37,23 @@ class PairRatings:
 
     def __post_init__(self) -> None:
         m = len(np.atleast_1d(self.periphery))
-        sizes = {name: np.size(getattr(self, name)) for name in ("periphery", "pair", "plus", "minus")}
+        sizes = {name: np.size(getattr(self, name))
+                 for name in ("periphery", "pair", "plus", "minus")}
         if self.rater is not None:
             sizes["rater"] = np.size(self.rater)
         if set(sizes.values()) != {m}:
             raise ValueError(f"periphery, pair, plus, minus (and rater) must have one entry per "
                              f"rated pair; got lengths {sizes}")
         for name in ("periphery", "pair"):
-            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=np.int64).reshape(m))
+            object.__setattr__(self, name,
+                               np.asarray(getattr(self, name), dtype=np.int64).reshape(m))
         for name in ("plus", "minus"):
             v = np.asarray(getattr(self, name), dtype=np.float64).reshape(m)
             if np.any(~np.isfinite(v)) or np.any((v < 0) | (v > 1)):
                 raise ValueError(f"{name} ratings must be finite and in [0, 1]")
             object.__setattr__(self, name, v)
-        rater = np.full(m, "r0") if self.rater is None else np.asarray(self.rater, dtype=str).reshape(m)
+        rater = (np.full(m, "r0") if self.rater is None
+                 else np.asarray(self.rater, dtype=str).reshape(m))
         object.__setattr__(self, "rater", rater)
 
     def __len__(self) -> int:

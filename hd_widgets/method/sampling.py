@@ -12,7 +12,8 @@ with ``net.score_fn()``, a known density with
 :func:`~hd_widgets.method.score.numpy_score_fn`; the type is
 :data:`~hd_widgets.method.score.ScoreFn`). Particles are
 independent, so they are updated in blocks of ``chunk`` rows (bounded memory); the
-update is in place, the noise buffer preallocated, float32, and no autograd is recorded. Particles that leave ``max_norm`` or turn non-finite raise
+update is in place, the noise buffer preallocated, float32, and no autograd is
+recorded. Particles that leave ``max_norm`` or turn non-finite raise
 :class:`LangevinDivergence` instead of returning NaN quietly.
 """
 from __future__ import annotations
@@ -41,7 +42,8 @@ class ThinProposals(ValueError):
         self.ess, self.min_ess = ess, min_ess
         super().__init__(f"only {ess:.1%} of the proposals carry the model's mass (effective "
                          f"sample size; {min_ess:.0%} asked for): the model's D is concentrated "
-                         f"in a small part of the proposal, and resampling would rest on few points")
+                         f"in a small part of the proposal, and resampling would rest on few "
+                         f"points")
 
 
 class LangevinDivergence(RuntimeError):
@@ -94,7 +96,8 @@ class LangevinResult:
                 f"particle_steps_per_s={rate:.3g})")
 
 
-def init_from_data(data: np.ndarray, n: int, seed: int | np.random.Generator | None = 0) -> np.ndarray:
+def init_from_data(data: np.ndarray, n: int,
+                   seed: int | np.random.Generator | None = 0) -> np.ndarray:
     """``n`` starting points drawn from the rows of ``data`` with replacement, (n, d)."""
     data = np.asarray(data, dtype=np.float64)
     return data[np.random.default_rng(seed).integers(0, len(data), n)]

@@ -5,7 +5,8 @@ Loss, ``g_loss="nes"`` (item 7 as written, ``ScoreNetConfig.paper()``):
 Loss, ``g_loss="directional"`` (default): a pair (x~ +- Delta) observes one slope,
 (y+ - y-) / 2 = Delta . grad D(x~), without the extra variance NES adds by projecting
 onto a random direction; so each pair is fitted as that slope:
-    mean[(D_phi(x~) - D(x~))^2] + mean_pairs[(Delta . (g_phi(x~) - reg(x~)) / scale - slope)^2] / sigma_nes^2
+    mean[(D_phi(x~) - D(x~))^2]
+      + mean_pairs[(Delta . (g_phi(x~) - reg(x~)) / scale - slope)^2] / sigma_nes^2
 Both add, when present,
     + obs_weight * mean[(D_phi(x_obs) - y_obs)^2]                (ratings as direct observations)
     + consistency * mean||(g_phi - reg) / scale - grad_x D_phi||^2   (g agrees with the D head)
@@ -89,7 +90,8 @@ def training_data(est: Estimate, config: ScoreNetConfig, gen: torch.Generator) -
     for name, field in fields.items():
         if not bool(torch.isfinite(getattr(data, name)).all()):
             raise ValueError(f"the estimate's {field} holds NaN or infinite values; the network "
-                             "cannot be trained on them (are the data or the plan's points finite?)")
+                             "cannot be trained on them (are the data or the plan's points "
+                             "finite?)")
     if config.far_prior <= 0:
         return data
     n_far = max(1, round(config.far_prior * len(data.X)))
@@ -147,7 +149,7 @@ def fit_network(net: ScoreNet, est: Estimate, config: ScoreNetConfig | None = No
                 k = torch.randint(len(t.pair_point), (bp,), generator=gen)
                 i = t.pair_point[k]
                 D, g = net(t.X[i])
-                slope = ((g - t.R[i]) * t.pair_delta[k]).sum(-1) / gs    # Delta . grad D implied by g
+                slope = ((g - t.R[i]) * t.pair_delta[k]).sum(-1) / gs  # Delta . grad D implied by g
                 loss = ((D - t.D[i]) ** 2).mean() + ((slope - t.pair_slope[k]) ** 2).mean() / sn2
             if c.consistency > 0:
                 xi = t.X[i].clone().requires_grad_(True)

@@ -9,8 +9,9 @@ What it measures: the timbre of the clip as mel-frequency cepstral coefficients
 how hard the clip drives the hearing-safety limiter (the share of samples bent by it).
 It hears pitch as well as timbre, so it is calibrated on the space's own renderings.
 It learns (:meth:`AudioListener.fit`) the spread of the real voices' MFCCs (mean and a
-shrunk covariance) from the corpus voices as the space renders them (each voice's own point, through the same
-synthesis path, so "real" and "generated" clips differ only in their envelope), and rates a clip by its Mahalanobis distance ``m`` to them:
+shrunk covariance) from the corpus voices as the space renders them (each voice's own
+point, through the same synthesis path, so "real" and "generated" clips differ only in
+their envelope), and rates a clip by its Mahalanobis distance ``m`` to them:
 
     naturalness = 1 / (1 + exp((m - tolerance) / softness)) * (1 - distortion penalty)
 
@@ -125,7 +126,8 @@ class AudioListener:
         limited = np.mean(np.abs(y) > LIMIT_KNEE)  # share of samples bent by the limiter
         return float(timbre * (1.0 - min(1.0, 20 * limited)))
 
-    def rate_audio(self, waveforms: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    def rate_audio(self, waveforms: np.ndarray,
+                   rng: np.random.Generator | None = None) -> np.ndarray:
         """Ratings of waveforms, shape (n, T) -> (n,), with noise and bias, in [0, 1].
 
         The noise is drawn from ``rng`` if given, else from the listener's own generator."""

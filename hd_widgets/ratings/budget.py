@@ -62,7 +62,8 @@ def grid_axes(data: np.ndarray, n_ratings: int, *, margin: float = 2.0,
     d = data.shape[1]
     if int(n_ratings) != n_ratings or n_ratings < min_per_axis ** d:
         raise ValueError(f"a grid of {min_per_axis} nodes per axis in d = {d} costs "
-                         f"{min_per_axis ** d} ratings; a budget of {n_ratings!r} cannot pay for it")
+                         f"{min_per_axis ** d} ratings; a budget of {n_ratings!r} cannot pay "
+                         f"for it")
     k = max(min_per_axis, int(np.floor(n_ratings ** (1 / d) + 1e-9)))
     lo, hi = data.min(0) - margin, data.max(0) + margin
     axes = [np.linspace(a, b, k) for a, b in zip(lo, hi)]
@@ -83,7 +84,8 @@ def grid_plan(data: np.ndarray, n_ratings: int, *, margin: float = 2.0,
     axes, repeats = grid_axes(data, n_ratings, margin=margin)
     nodes = grid_nodes(axes)
     order = np.random.default_rng(seed).permutation(np.repeat(np.arange(len(nodes)), repeats))
-    queries = tuple(Query(i, nodes[j][None], (kinds.GRID,), {"node": int(j)}) for i, j in enumerate(order))
+    queries = tuple(Query(i, nodes[j][None], (kinds.GRID,), {"node": int(j)})
+                    for i, j in enumerate(order))
     config = {"kind": kinds.GRID, "axes": [a.tolist() for a in axes], "repeats": repeats,
               "margin": float(margin), "d": int(nodes.shape[1])}
     return QueryPlan(name, queries, config)

@@ -31,7 +31,8 @@ def text(value: Any, what: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise RatingError(f"{what} must be valid Unicode (no lone surrogates), got {value!r}") from None
+        raise RatingError(f"{what} must be valid Unicode (no lone surrogates), "
+                          f"got {value!r}") from None
     return value
 
 

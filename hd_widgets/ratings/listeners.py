@@ -136,7 +136,9 @@ class SimulatedListener:
 
     def crowd(self, n: int, *, bias_sd: float = 0.05,
               seed: int | np.random.Generator | None = 0) -> list["SimulatedListener"]:
-        """``n`` listeners sharing this D, each with its own bias ~ N(0, bias_sd^2) and noise seed."""
+        """``n`` listeners sharing this D, each with its own bias ~ N(0, bias_sd^2) and
+        noise seed.
+        """
         rng = np.random.default_rng(seed)
         biases = self.bias + bias_sd * rng.standard_normal(n)
         seeds = rng.integers(0, 2**31, n)

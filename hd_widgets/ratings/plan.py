@@ -110,7 +110,8 @@ class QueryPlan:
         """
         if not 0 <= shared <= len(self.queries):
             raise ValueError(f"shared must be between 0 and {len(self.queries)}, got {shared}")
-        return QueryPlan(self.name, self.queries, {**self.config, "rater_order": {"shared": int(shared)}})
+        return QueryPlan(self.name, self.queries,
+                         {**self.config, "rater_order": {"shared": int(shared)}})
 
     def order_for(self, rater: str) -> list[int]:
         """Positions of the queries in the order ``rater`` meets them (see :meth:`per_rater`)."""

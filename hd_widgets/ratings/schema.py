@@ -233,7 +233,8 @@ def judge_schema(version: int | None, names: set[str], where: str, backend: str)
         return 0
     if version not in KNOWN[backend]:
         raise RatingError(f"{where} has schema version {version}, which this hd_widgets does "
-                          f"not know for {backend} (it knows {', '.join(map(str, KNOWN[backend]))}); "
+                          f"not know for {backend} "
+                          f"(it knows {', '.join(map(str, KNOWN[backend]))}); "
                           "it was left unchanged")
     missing = [t for t in REQUIRED[version] if t not in names]
     if missing:

@@ -98,8 +98,11 @@ class RatingsStore:
 
     Examples
     --------
+    A file of one's own, or the class's (``from_env``: the store HD_WIDGETS_STORE names, if
+    it is set, else the file):
+
     >>> store = RatingsStore("ratings.sqlite")                       # doctest: +SKIP
-    >>> store = RatingsStore.from_env("ratings.sqlite")   # the class's, if HD_WIDGETS_STORE is set  # doctest: +SKIP
+    >>> store = RatingsStore.from_env("ratings.sqlite")              # doctest: +SKIP
     >>> store.add_plan(nes_plan(space.points, n_periphery=20, n_pairs=2))  # doctest: +SKIP
     >>> q = store.next_query("nes", "ada")                            # doctest: +SKIP
     >>> store.rate("nes", q.index, [0.8, 0.3], rater="ada")           # doctest: +SKIP

@@ -106,7 +106,8 @@ class RecordingCheck:
         parts = [f"{self.seconds:.2f} s", f"{self.level_db:.0f} dBFS",
                  f"clipped {self.clipped:.2%}"]
         for name, v, fmt in (("voiced", self.voiced, "{:.0%}"), ("F0", self.f0_hz, "{:.0f} Hz"),
-                             ("harmonic", self.harmonic, "{:.2f}"), ("noisy", self.noisy, "{:.0%}")):
+                             ("harmonic", self.harmonic, "{:.2f}"),
+                             ("noisy", self.noisy, "{:.0%}")):
             if math.isfinite(v):
                 parts.append(f"{name} " + fmt.format(v))
         return f"RecordingCheck({head}; {', '.join(parts)})"

@@ -1,9 +1,9 @@
 """The speech feature space: WORLD + PCA, from 2-D points to vowels you can hear.
 
-Following the paper (docs/method.md, "The data space"): every corpus clip is analysed with WORLD; its
-feature is the mean log spectral envelope over its stable voiced frames; PCA of those
-features, first ``d`` components, normalised to zero mean and unit variance, gives the
-space. A point maps back through the PCA (components beyond ``d`` taken from the
+Following the paper (docs/method.md, "The data space"): every corpus clip is analysed
+with WORLD; its feature is the mean log spectral envelope over its stable voiced frames;
+PCA of those features, first ``d`` components, normalised to zero mean and unit variance,
+gives the space. A point maps back through the PCA (components beyond ``d`` taken from the
 reference speaker) to a spectral envelope, held for 200 frames of 5 ms and synthesised
 with the reference speaker's F0 contour and aperiodicity: one second of vowel.
 
@@ -119,7 +119,8 @@ class FeatureSpace:
                 or not (math.isfinite(level_db) and level_db <= 0):
             raise ValueError(f"level_db must be a finite RMS level in dBFS, <= 0, got {level_db!r}")
         if reference is not None and not isinstance(reference, str) and (
-                isinstance(reference, (bool, np.bool_)) or not isinstance(reference, numbers.Integral)
+                isinstance(reference, (bool, np.bool_))
+                or not isinstance(reference, numbers.Integral)
                 or not 0 <= reference < n):
             raise ValueError(f"reference must be a clip name or an index in [0, {n}), "
                              f"got {reference!r}")
@@ -164,7 +165,9 @@ class FeatureSpace:
         return ((f - self.mean) @ self.components[:self.d].T) / self.scale[:self.d]
 
     def decode(self, points: np.ndarray) -> np.ndarray:
-        """Points (n, d) -> log spectral envelopes (n, F), components beyond d from the reference."""
+        """Points (n, d) -> log spectral envelopes (n, F), components beyond d from the
+        reference.
+        """
         p = np.atleast_2d(np.asarray(points, dtype=np.float64))
         if p.shape[-1] != self.d:
             raise ValueError(f"points must have {self.d} coordinates, got shape {p.shape}")
@@ -284,7 +287,8 @@ def limit(y: np.ndarray) -> np.ndarray:
     if over.any():
         room = LIMIT_CEIL - LIMIT_KNEE
         with np.errstate(over="ignore"):                # 1e308 / room -> inf -> tanh 1
-            y[over] = np.sign(y[over]) * (LIMIT_KNEE + room * np.tanh((a[over] - LIMIT_KNEE) / room))
+            y[over] = np.sign(y[over]) * (LIMIT_KNEE
+                                          + room * np.tanh((a[over] - LIMIT_KNEE) / room))
     return np.clip(y, -LIMIT_CEIL, LIMIT_CEIL)
 
 

@@ -47,7 +47,8 @@ class Analysis:
 
     def __repr__(self) -> str:
         return (f"Analysis(frames={len(self.f0)}, bins={self.sp.shape[1]}, fs={self.fs}, "
-                f"voiced={self.voiced.mean():.0%}, median_f0={np.median(self.f0[self.voiced]) if self.voiced.any() else 0:.0f} Hz)")
+                f"voiced={self.voiced.mean():.0%}, "
+                f"median_f0={np.median(self.f0[self.voiced]) if self.voiced.any() else 0:.0f} Hz)")
 
 
 def analyse(x: np.ndarray, fs: int, *, frame_period: float = FRAME_PERIOD_MS,

@@ -64,7 +64,8 @@ def spread_claim(vr: float, *, ph_ratio: float | None = None, budget: int | None
     """HumanDiffusion spreads wider than the data: variance ratio ``vr`` > 1, and within
     ``FAR_FROM_PH`` times p_H's own ratio ``ph_ratio`` where that is known; ``escaped``
     particles that left the space make the claim fail."""
-    text = f"HumanDiffusion spreads wider than the data: variance ratio {vr:.2f} (> 1: {_yes(vr > 1)})"
+    text = (f"HumanDiffusion spreads wider than the data: variance ratio {vr:.2f} "
+            f"(> 1: {_yes(vr > 1)})")
     ok = bool(np.isfinite(vr) and vr > 1 and escaped == 0)
     if escaped:
         text += f"; but {escaped} particle{'s' if escaped != 1 else ''} left the space"
@@ -94,7 +95,9 @@ def _max_norm(result: dict) -> float:
 
 
 def ran_away_note(result: dict) -> list[str]:
-    """One sentence per method whose HumanGAN generator ran away (rows with ``ran_away_at_step``)."""
+    """One sentence per method whose HumanGAN generator ran away (rows with
+    ``ran_away_at_step``).
+    """
     rows = result["table"]["rows"]
     return [f"{RAN_AWAY_LABELS[k]}: ran away at ascent step {rows[k]['ran_away_at_step']} "
             f"(generated points beyond |x| = {_max_norm(result):g}), so its numbers describe a "
@@ -150,7 +153,8 @@ def sample_spread_claim(samples: np.ndarray, data: np.ndarray, *, exact: np.ndar
 
 # --------------------------------------------------------------------------- from whose ratings
 MIN_RATINGS = 200    # below this no spread is a finding: the benchmarks' smallest budget, where
-                     # single seeds already ranged from a good fit to phantom regions (docs/benchmarks.md)
+                     # single seeds already ranged from a good fit to phantom regions
+                     # (docs/benchmarks.md)
 REACH = 1.5          # a sample farther than this from every rated point and real voice lies
                      # where nobody was asked (rated points sit about sigma_p = 1 from the data)
 UNRATED_SHARE = 0.05  # more than this share of the samples out there: the spread is extrapolation
@@ -213,7 +217,8 @@ def rated_spread_claim(samples: np.ndarray, data: np.ndarray, *, ratings: int, w
                    f"{min_ratings}: below that the network's field away from the rated points "
                    f"is its own guess, not anyone's judgement)")
     if rated is not None:
-        anchors = np.concatenate([np.asarray(rated, dtype=np.float64).reshape(-1, np.shape(data)[1]),
+        anchors = np.concatenate([np.asarray(rated, dtype=np.float64)
+                                  .reshape(-1, np.shape(data)[1]),
                                   np.asarray(data, dtype=np.float64)])
         share = _unrated_share(samples, anchors, reach)
         if share > UNRATED_SHARE:

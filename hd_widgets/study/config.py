@@ -51,26 +51,30 @@ class ReproduceConfig:
     alpha: float = 0.01          # Langevin step size (alpha * steps = 10 time units)
     steps: int = 1000            # Langevin steps
     train_steps: int | None = None  # score-network Adam steps; None: ScoreNetConfig.for_estimate's
-    gan_early_stop: int = 25     # ascent steps of the early-stopped HumanGAN (its paper's heuristic)
+    gan_early_stop: int = 25     # ascent steps of the early-stopped HumanGAN
+                                 # (its paper's heuristic)
     gan_steps: int = 1000        # ascent steps in all of the trained-on HumanGAN
     eval_pages: int = 12         # MUSHRA pages per evaluation listener
     eval_listeners: int = 5      # evaluation listeners
 
     def __post_init__(self) -> None:
         if self.listener not in LISTENERS:
-            raise ValueError(f"unknown listener {self.listener!r} (choose {' or '.join(LISTENERS)})")
+            raise ValueError(f"unknown listener {self.listener!r} "
+                             f"(choose {' or '.join(LISTENERS)})")
         _whole(self.budget, "budget (ratings)", MIN_BUDGET, MAX_BUDGET)
         _whole(self.seed, "seed", 0)
         _whole(self.d, "d", 1)
         _whole(self.rounds, "rounds", 1, 10)
         if self.rounds > 1 and self.budget < _min_budget(self.rounds):
-            raise ValueError(f"budget (ratings) {self.budget} is too small for {self.rounds} rounds: "
-                             f"give at least {_min_budget(self.rounds)}, or --rounds 1 (the fixed plan)")
+            raise ValueError(f"budget (ratings) {self.budget} is too small for "
+                             f"{self.rounds} rounds: give at least {_min_budget(self.rounds)}, "
+                             f"or --rounds 1 (the fixed plan)")
         _whole(self.particles, "particles", 2, MAX_PARTICLES)
         _whole(self.steps, "steps", 1, MAX_STEPS)
         if self.train_steps is not None:
             _whole(self.train_steps, "train_steps", 0, MAX_STEPS)
-        if not (isinstance(self.alpha, (int, float)) and math.isfinite(self.alpha) and self.alpha > 0):
+        if not (isinstance(self.alpha, (int, float)) and math.isfinite(self.alpha)
+                and self.alpha > 0):
             raise ValueError(f"alpha must be a finite number > 0, got {self.alpha!r}")
         _whole(self.gan_steps, "gan_steps", 1, MAX_STEPS)
         _whole(self.gan_early_stop, "gan_early_stop", 1, self.gan_steps)

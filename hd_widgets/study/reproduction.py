@@ -144,7 +144,8 @@ def _summary(x: np.ndarray, real: np.ndarray, exact: np.ndarray | None) -> dict:
 def command_line(config: dict, out) -> str:
     """The shell command that reruns ``config`` (every option that differs from the default)."""
     defaults = asdict(ReproduceConfig())
-    flags = ("budget", "seed", "listener", "d", "rounds", "corpus", "alpha", "steps")   # the CLI's options
+    # the CLI's options
+    flags = ("budget", "seed", "listener", "d", "rounds", "corpus", "alpha", "steps")
     args = [f"--{k} {config[k]}" for k in flags if config[k] != defaults[k]]
     return " ".join(["python -m hd_widgets reproduce", *args, f"--out {out}"])
 
@@ -176,8 +177,9 @@ class Reproduction:
 
 
 def reproduce(*, budget: int = 5000, seed: int = 0, listener: str = "simulated",
-              out: str | Path = "hd_reproduce", corpus: str | Path | Corpus | None = None, d: int = 2,
-              verbose: bool = True, stages: Stages | None = None, **settings) -> Reproduction:
+              out: str | Path = "hd_reproduce", corpus: str | Path | Corpus | None = None,
+              d: int = 2, verbose: bool = True, stages: Stages | None = None,
+              **settings) -> Reproduction:
     """Run stages 1-8 (module docstring), keeping every rating in ``out/ratings.sqlite``.
 
     ``settings`` are the other fields of :class:`~hd_widgets.study.config.ReproduceConfig`
@@ -221,7 +223,8 @@ def reproduce(*, budget: int = 5000, seed: int = 0, listener: str = "simulated",
                                     name=study_name(space, cfg))
             with stage("listen", f"the {listener} listener rates round by round (each next "
                                  f"round fitted and planned on the ratings so far)"):
-                before = len([r for p in study.plans() for r in store.ratings(p.name, rater=who.name)])
+                before = len([r for p in study.plans()
+                              for r in store.ratings(p.name, rater=who.name)])
                 study.rate_with(who, seed=(seed, 2))
                 plans = study.plans()
                 spent = sum(len(store.ratings(p.name)) for p in plans)
@@ -252,12 +255,14 @@ def reproduce(*, budget: int = 5000, seed: int = 0, listener: str = "simulated",
         result = {
             "command": command_line(asdict(cfg), out),
             "config": asdict(cfg), "table": table, "seconds": stage.seconds,
-            "engine": {"estimate": asdict(run.estimate.options), "network": asdict(run.network.config),
+            "engine": {"estimate": asdict(run.estimate.options),
+                       "network": asdict(run.network.config),
                        "networks": len(getattr(run.network, "networks", [run.network])),
                        "humangan_early": asdict(run.gan_config), "plan": plans[0].config,
                        "listener": repr(who)},
             "rounds": [{"round": int(p.config.get("round", 0)), "plan": p.name,
-                        "ratings": len(store.ratings(p.name)), "points": int(p.config["n_periphery"]),
+                        "ratings": len(store.ratings(p.name)),
+                        "points": int(p.config["n_periphery"]),
                         "fitted_on_ratings": int(p.config.get("lineage", {}).get("ratings", 0)),
                         "chains_from": p.config.get("lineage", {}).get("start")}
                        for p in plans],

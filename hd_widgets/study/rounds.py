@@ -7,7 +7,8 @@ network extrapolates "natural" into unrated corners (phantom regions) and Langev
 them. A study in rounds asks there:
 
 - the whole budget and each round's share are fixed up front (:class:`RoundsConfig`);
-- round 0 is the fixed plan around the real data (:func:`~hd_widgets.ratings.budget.plan_for_budget`);
+- round 0 is the fixed plan around the real data
+  (:func:`~hd_widgets.ratings.budget.plan_for_budget`);
 - after each round, the estimate and the score network are fitted on all ratings so far,
   Langevin runs (from the real data, or from the model's own D: ``start``, docs/method.md,
   "Where the chains start"), and the next round's periphery points are chosen
@@ -78,7 +79,7 @@ class RoundsStudy:
     Examples
     --------
     >>> study = RoundsStudy(store, space.points, RoundsConfig(budget=300))   # doctest: +SKIP
-    >>> study.rate_with(listener)          # a simulated listener answers every round  # doctest: +SKIP
+    >>> study.rate_with(listener)  # a simulated listener answers every round  # doctest: +SKIP
     >>> study.fit().samples.shape          # doctest: +SKIP
     (2000, 2)
     """
@@ -88,10 +89,12 @@ class RoundsStudy:
         self.store = store
         self.data = np.asarray(data, dtype=np.float64)
         if self.data.ndim != 2 or len(self.data) < 2 or not np.isfinite(self.data).all():
-            raise ValueError(f"data must be finite, of shape (N, d) with N >= 2, got {self.data.shape}")
+            raise ValueError(f"data must be finite, of shape (N, d) with N >= 2, "
+                             f"got {self.data.shape}")
         self.config = RoundsConfig() if config is None else config
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-            raise ValueError(f"a study name may hold letters, digits, '_', '.', '-' only, got {name!r}")
+            raise ValueError(f"a study name may hold letters, digits, '_', '.', '-' only, "
+                             f"got {name!r}")
         self.name = name
         self.shared = int(shared)
         self._lock = threading.Lock()

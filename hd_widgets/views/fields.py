@@ -103,12 +103,12 @@ def thin_evenly(xy: np.ndarray, max_n: int | None, extent, seed: int = 0) -> np.
     rng = np.random.default_rng(seed)
     (x0, x1), (y0, y1) = extent
     order = rng.permutation(n)
-    k = max(1, int(np.ceil(np.sqrt(max_n))))                      # cells per side ...
+    k = max(1, int(np.ceil(np.sqrt(max_n))))   # cells per side ...
     while True:
         cx = np.clip(((xy[:, 0] - x0) / (x1 - x0) * k).astype(int), 0, k - 1)
         cy = np.clip(((xy[:, 1] - y0) / (y1 - y0) * k).astype(int), 0, k - 1)
         _, first = np.unique((cy * k + cx)[order], return_index=True)
-        if len(first) >= max_n or k >= 256:                      # ... finer until enough are occupied
+        if len(first) >= max_n or k >= 256:    # ... finer until enough are occupied
             break
         k = int(np.ceil(k * 1.25))
     keep = order[first]

@@ -103,6 +103,6 @@ def ratings_figure(ratings, *, order: Sequence[str] | None = None,
                      violingap=0.25)
     fig.update_yaxes(title_text="naturalness rating", range=[-0.05, 1.05],
                      tickvals=[0, 0.25, 0.5, 0.75, 1], zeroline=False)
-    fig.update_xaxes(title_text="kind of clip", title_standoff=14, showgrid=False, zeroline=False, tickangle=0,
-                     automargin=True)
+    fig.update_xaxes(title_text="kind of clip", title_standoff=14, showgrid=False, zeroline=False,
+                     tickangle=0, automargin=True)
     return fig

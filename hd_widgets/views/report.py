@@ -62,7 +62,8 @@ def plotlyjs() -> tuple[str, str]:
     full bundle."""
     from plotly.offline import get_plotlyjs, get_plotlyjs_version
     if get_plotlyjs_version() == CARTESIAN_VERSION and CARTESIAN_JS.exists():
-        return CARTESIAN_JS.read_text(encoding="utf-8"), f"plotly.js {CARTESIAN_VERSION} (cartesian bundle)"
+        return (CARTESIAN_JS.read_text(encoding="utf-8"),
+                f"plotly.js {CARTESIAN_VERSION} (cartesian bundle)")
     return get_plotlyjs(), f"plotly.js {get_plotlyjs_version()} (full bundle)"
 
 
@@ -127,7 +128,8 @@ def figures(space, est, net, samples: dict[str, np.ndarray], gan_start: np.ndarr
     from . import estimate_figure, ratings_figure, samples_figure
     from .samples import MAX_POINTS
     label = "true D of the simulated listener" if D is not None else None
-    grid = dict(n_grid=40)           # D under six panels: 40 x 40 reads as well as 60 x 60, at half the bytes
+    grid = dict(n_grid=40)           # D under six panels: 40 x 40 reads as well as 60 x 60,
+                                     # at half the bytes
     fig4 = estimate_figure(est, net, data=space.points, D=D, source=source, D_label=label, **grid)
     fig5 = samples_figure(space.points, samples["humangan_early"], samples["humandiffusion"],
                           humangan_collapsed=samples.get("humangan_collapsed"),
@@ -214,19 +216,22 @@ td:first-child,th:first-child{{text-align:left}} pre{{background:#f6f6f6;padding
 </head><body>
 <h1>HumanDiffusion reproduction</h1>
 {_command_html(result)}
-<h2>Claims checked</h2><ul>{''.join(f'<li>{esc(c)}</li>' for c in (str(c) for c in check_claims(result)))}</ul>
+<h2>Claims checked</h2><ul>\
+{''.join(f'<li>{esc(c)}</li>' for c in (str(c) for c in check_claims(result)))}</ul>
 <h2>Table</h2>
 <p>Ratings spent on perceptual gradients: {t['ratings_spent']} (resumed from the store:
 {t['ratings_resumed']}, new this run: {t['ratings_new_this_run']}). Variance: trace of the
 covariance in the normalised feature space (real data: d); mean rating: MUSHRA-style
-evaluation, raters who failed screening left out. {esc(_ENERGY_NOTE[t['rows']['humandiffusion']['energy_to_pH'] is None])}
+evaluation, raters who failed screening left out. \
+{esc(_ENERGY_NOTE[t['rows']['humandiffusion']['energy_to_pH'] is None])}
 ({cfg['particles']} samples per method.)</p>
 {table}
 {''.join(f'<p><b>{esc(n)}</b></p>' for n in ran_away_note(result))}
 {rounds_html(result)}
 {plots}
 <h2>Time per stage</h2><table>{secs}</table>
-<h2>Configuration</h2><pre>{esc(json.dumps({k: result[k] for k in ('config', 'engine', 'store', 'machine')}, indent=2))}</pre>
+<h2>Configuration</h2><pre>\
+{esc(json.dumps({k: result[k] for k in ('config', 'engine', 'store', 'machine')}, indent=2))}</pre>
 </body></html>"""
     path.write_text(doc, encoding="utf-8")
     return path
@@ -238,12 +243,13 @@ def rounds_html(result: dict) -> str:
     if len(rounds) < 2:
         return ""
     words = {"data": "the real voices", "resampled": "points resampled from the model's D"}
-    rows = "".join(f"<tr><td>{r['round'] + 1}</td><td>{r['points']}</td><td>{r['ratings']}</td>"
-                   f"<td>{r['fitted_on_ratings'] if r['round'] else '(around the real voices)'}</td>"
+    rows = "".join(f"<tr><td>{r['round'] + 1}</td><td>{r['points']}</td><td>{r['ratings']}</td><td>"
+                   f"{r['fitted_on_ratings'] if r['round'] else '(around the real voices)'}</td>"
                    f"<td>{words.get(r.get('chains_from'), '-') if r['round'] else '-'}</td></tr>"
                    for r in rounds)
     final = result.get("chains_from")
-    closing = f" The final fit's Langevin chains started from {words[final]}." if final in words else ""
+    closing = (f" The final fit's Langevin chains started from {words[final]}." if final in words
+               else "")
     return ("<h2>Rounds</h2><p>The study rated in rounds: round 1 around the real voices, each "
             "later round where the score network fitted on the ratings so far sent its samples "
             "(its edge, away from what was rated)." + closing + "</p><table><tr><th>round</th>"

@@ -17,7 +17,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..method.metrics import variance_ratio
-from .fields import as_points, auto_scale, field_on_grid, points_trace, quiver_trace, region_traces, side_by_side
+from .fields import (as_points, auto_scale, field_on_grid, points_trace, quiver_trace,
+                     region_traces, side_by_side)
 from .plane import FieldFn, Plane, extent_of
 from .source import source_text
 from .style import PALETTE, apply_look
@@ -78,7 +79,8 @@ def _one_spot(fig, xy: np.ndarray, *, name: str, color: str, col: int, extent,
     right = c[0] < (x0 + x1) / 2                     # put the note on the roomier side
     up = c[1] < (y0 + y1) / 2
     fig.add_annotation(x=c[0], y=c[1], xref=f"x{col if col > 1 else ''}",
-                       yref=f"y{col if col > 1 else ''}", text=f"<b>{name}:<br>all {len(xy)} samples here</b>",
+                       yref=f"y{col if col > 1 else ''}",
+                       text=f"<b>{name}:<br>all {len(xy)} samples here</b>",
                        showarrow=True, arrowhead=2, arrowwidth=2, arrowcolor="#111111",
                        ax=70 if right else -70, ay=-60 if up else 60, font=dict(size=14),
                        bgcolor="rgba(255,255,255,0.9)", bordercolor="#111111", borderwidth=1)

@@ -82,7 +82,8 @@ def ratings_source(store, plan: str, raters: Iterable[str] | str | None = None, 
         who = "nobody" if wanted is None else ", ".join(sorted(wanted))
         text = f"no ratings yet ({who})"
     elif len(order) <= LISTED:
-        parts = [f"your {_pages(pages[r])}" if r == you else f"{label.get(r, r)}, {_pages(pages[r])}"
+        parts = [f"your {_pages(pages[r])}" if r == you
+                 else f"{label.get(r, r)}, {_pages(pages[r])}"
                  for r in sorted(order, key=lambda r: (r == you, order.index(r)))]
         text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + ", and " + parts[-1]
     else:

@@ -75,7 +75,8 @@ class ClassroomDashboard(W.VBox):
         if int(target) < 0 or (needed is not None and int(needed) < 1):
             raise ValueError(f"target must be >= 0 and needed >= 1, got {target} and {needed}")
         self.target = int(target)
-        per_page = len(store.plan(self.plan_name)[0].kinds) if len(store.plan(self.plan_name)) else 2
+        per_page = (len(store.plan(self.plan_name)[0].kinds) if len(store.plan(self.plan_name))
+                    else 2)
         self.needed = int(needed) if needed is not None else math.ceil(MIN_RATINGS / per_page)
         self._summary = W.HTML()
         self._table = W.HTML()

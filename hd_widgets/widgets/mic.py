@@ -174,7 +174,8 @@ class MicCapture(anywidget.AnyWidget):
     _css = _CSS
     seconds = Float(2.0, help="Length of a take in seconds (the page records 0.3 s more "
                     "and drops the onset).").tag(sync=True)
-    countdown = Int(3, help="Seconds counted down (3, 2, 1) before recording starts.").tag(sync=True)
+    countdown = Int(3, help="Seconds counted down (3, 2, 1) "
+                    "before recording starts.").tag(sync=True)
     sample_rate = Int(16000, help="Rate the page decodes the take to, Hz.").tag(sync=True)
     armed = Bool(True, help="Whether the Record button may be pressed (off while a take "
                  "waits for Keep or Retry).").tag(sync=True)

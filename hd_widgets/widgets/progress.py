@@ -48,12 +48,14 @@ class RatingProgress(HasTraits):
     def _valid_target(self, proposal: dict) -> int:
         value = proposal["value"]
         if value < 0:
-            raise TraitError(f"target must be a number of pages >= 0 (0: the whole plan), got {value}")
+            raise TraitError(f"target must be a number of pages >= 0 (0: the whole plan), "
+                             f"got {value}")
         return value
 
     @observe("target")
     def _target_changed(self, change: dict) -> None:
-        if hasattr(self, "_keys") and hasattr(self, "_mine"):    # not while __init__ builds the card
+        # not while __init__ builds the card
+        if hasattr(self, "_keys") and hasattr(self, "_mine"):
             self._refresh(self.status)
 
     def _refresh(self, message: str, kind: str = "ok") -> None:

@@ -278,7 +278,8 @@ class Recorder(W.VBox):
             if phase == "countdown":
                 self.refresh()                 # the folder may have changed elsewhere
             self._set("checking" if phase == "decoding" else phase,
-                      {"countdown": "Get ready: take a breath and start “aaah” as the count ends.",
+                      {"countdown": "Get ready: take a breath and start “aaah” "
+                                    "as the count ends.",
                        "recording": "The microphone is on: keep the “aaah” steady until the "
                                     "time runs out.",
                        "decoding": "Checking the take…"}.get(phase, ""))
@@ -332,5 +333,5 @@ class Recorder(W.VBox):
 
     def __repr__(self) -> str:
         grp = f", group={self.group!r}" if self.group else ""
-        return (f"Recorder(speaker={self.speaker!r}{grp}, status={self.status!r}, kept={len(self.recordings)}, "
-                f"folder='{self.voices.folder}')")
+        return (f"Recorder(speaker={self.speaker!r}{grp}, status={self.status!r}, "
+                f"kept={len(self.recordings)}, folder='{self.voices.folder}')")

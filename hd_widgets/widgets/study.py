@@ -4,9 +4,9 @@
 :class:`~hd_widgets.study.rounds.RoundsStudy`: it shows the pages of the round being
 rated, and when the rater (or, in a class, everyone together) has answered them it moves
 on to the next round -- in a class as soon as the pages of the round have all been
-answered by someone, whoever answered them. So that nobody waits at the boundary, the next round is planned in
-the background while the last ``prepare_at`` pages of the current one are rated; the wait
-between the last page of a round and the first of the next is recorded
+answered by someone, whoever answered them. So that nobody waits at the boundary, the next
+round is planned in the background while the last ``prepare_at`` pages of the current one
+are rated; the wait between the last page of a round and the first of the next is recorded
 (``boundary_waits_ms``). A rater who finishes a round before the class has is told so and
 moved on automatically (the widget checks every few seconds) once the round is complete.
 With a per-rater order (``RoundsStudy(..., shared=...)``) every rater may answer every page
@@ -69,7 +69,8 @@ class StudyCloud(W.VBox):
                        hovertemplate="a page rated here (the centre of its pair)<br>"
                                      "(%{x:.2f}, %{y:.2f})<extra></extra>"),
             go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", name="real voices",
-                       marker=dict(color=PALETTE["real"], size=8, line=dict(width=1, color="white")),
+                       marker=dict(color=PALETTE["real"], size=8,
+                                   line=dict(width=1, color="white")),
                        hovertemplate="a real voice<br>(%{x:.2f}, %{y:.2f})<extra></extra>"),
         ])
         # sized once, for the widest title update() writes (its notes then stay as laid out)
