@@ -60,8 +60,7 @@ def test_resampled_starts_are_placed_by_networks_on_the_short_schedule():
     from hd_widgets.method.ensemble import train_ensemble
     from hd_widgets.method.network import LONG_SCHEDULE_PAIRS, ScoreNetConfig
     from hd_widgets.study.rounds_fit import start_networks
-    sys.path.insert(0, str(Path(__file__).parent))
-    from test_network import gaussian_estimate
+    from test_network import gaussian_estimate      # pytest puts tests/ on sys.path
     with pytest.raises(ValueError, match="start_schedule must be 'short' or 'score'"):
         RoundsConfig(start_schedule="long")
     config = RoundsConfig(budget=200, network={"steps": 3})

@@ -103,7 +103,7 @@ def titled(title: str, *notes: str | None, stacked: bool = False) -> str:
     notes = [n for n in notes if n]
     if stacked:
         return title + "".join(f"<br><sup>{n}</sup>" for n in notes)
-    return title + (f"<br><sup>{' · '.join(notes)}</sup>" if notes else "")
+    return title + (f"<br><sup>{NOTE_SEP.join(notes)}</sup>" if notes else "")
 
 
 def wrap_words(text: str, width: int = 14) -> str:
