@@ -89,6 +89,43 @@ def test_the_walk_sees_a_violation(tmp_path):
         probe.unlink()
 
 
+# the front-end libraries and the stages that may import them (docs/layout.md): figures are
+# drawn in views, and widgets draw the ones that change as people rate (FigureWidget)
+FRONT_END = {"plotly": {"views", "widgets"}, "ipywidgets": {"widgets"},
+             "anywidget": {"widgets"}, "ipyevents": {"widgets"}}
+
+
+def _third_party(path: Path) -> list[tuple[int, str]]:
+    """(line, top-level package) of every absolute import in one file."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            out.append((node.lineno, node.module.split(".")[0]))
+        elif isinstance(node, ast.Import):
+            out += [(node.lineno, a.name.split(".")[0]) for a in node.names]
+    return out
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(PKG)))
+def test_only_views_and_widgets_import_the_front_end(path):
+    me = _module(path)
+    stage = me.split(".")[1] if me not in BASE | TOP else None
+    wrong = [f"line {line}: {me} imports {lib} (allowed in {sorted(FRONT_END[lib])} only)"
+             for line, lib in _third_party(path)
+             if lib in FRONT_END and stage not in FRONT_END[lib]]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_front_end_walk_sees_a_violation():
+    probe = PKG / "method" / "_front_end_probe.py"
+    probe.write_text("def f():\n    import plotly.graph_objects as go\n")
+    try:
+        assert _third_party(probe) == [(2, "plotly")]
+        with pytest.raises(AssertionError, match="imports plotly"):
+            test_only_views_and_widgets_import_the_front_end(probe)
+    finally:
+        probe.unlink()
+
 HEADLESS = """
 import sys
 import hd_widgets, hd_widgets.__main__, hd_widgets.study.reproduction, hd_widgets.study.pipeline
