@@ -74,6 +74,26 @@ def test_widget_pages_store_ratings_and_resume(space, setup):
     assert "finished" in again._title.value and store.progress(plan.name, "ana") == (4, 4)
 
 
+
+def test_widget_rater_changes_take_the_rating_pages_path(space, setup):
+    """The same rule as the rating page (RaterIdentity): stripped, checked by the store,
+    resumed; a refused id raises, says why and keeps the old one."""
+    from traitlets import TraitError
+    store, plan = setup
+    with pytest.raises(ValueError, match="rater id refused"):
+        EvaluationWidget(space, store, plan.name, "a\x00b")
+    w = EvaluationWidget(space, store, plan.name, "ana")
+    w.answer_with(DistanceListener(), n=1)
+    w.rater = "  bo "
+    assert w.rater == "bo" and w.status == "Welcome, bo." and "Page 1 of 4" in w._title.value
+    for bad in ("", "a\x00b"):
+        with pytest.raises(TraitError, match="Rater id refused"):
+            w.rater = bad
+        assert w.rater == "bo" and "still rating as 'bo'" in w.status
+    w.rater = "ana"
+    assert w.status == "Welcome back, ana." and "Page 2 of 4" in w._title.value
+    assert store.progress(plan.name, "bo") == (0, 4)
+
 def test_screening_flags_a_careless_rater(space, setup):
     store, plan = setup
     EvaluationWidget(space, store, plan.name, "good").answer_with(DistanceListener())

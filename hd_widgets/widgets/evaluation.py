@@ -18,13 +18,14 @@ from functools import partial
 
 import ipywidgets as W
 import numpy as np
-from traitlets import Bool, Int, TraitError, Unicode, observe, validate
+from traitlets import Bool, Int, Unicode
 
 from ..ratings.plan import Query, QueryPlan
 from ..ratings.store import RatingError, RatingsStore
 from ..speech.space import FeatureSpace
 from .card import UNRATED_HANDLE
 from .checks import check_plan, rater_problem
+from .identity import RaterIdentity
 from .lifetime import close_tree
 
 __all__ = ["EvaluationWidget"]
@@ -35,7 +36,7 @@ HELP = ("<small>Play the reference, then every clip. Rate how natural each clip 
         "it away and back); Submit saves the page when every clip is rated.</small>")
 
 
-class EvaluationWidget(W.VBox):
+class EvaluationWidget(RaterIdentity, W.VBox):
     """One page per trial: hear the reference, then rate every clip from 0 to 1.
 
     Parameters
@@ -66,9 +67,6 @@ class EvaluationWidget(W.VBox):
     >>> page.answer_with(listener)          # a (simulated) listener answers the rest
     """
 
-    rater = Unicode("", help="Rater id; ratings are stored under it. Spaces are stripped and "
-                    "the store checks the id; a change resumes that rater's next page; an empty "
-                    "or refused id raises TraitError and the old id stays.")
     status = Unicode("", help="The message next to Submit (saved, refused, errors).")
     n_done = Int(0, help="Pages of the plan this rater has rated (active in the store).")
     n_pages = Int(0, help="Pages in the plan.")
@@ -152,21 +150,11 @@ class EvaluationWidget(W.VBox):
         return count
 
     # ------------------------------------------------------------------ identity
-    @validate("rater")
-    def _valid_rater(self, proposal: dict) -> str:
-        rater = proposal["value"].strip()
-        why = rater_problem(self.store, self.plan_name, rater)
-        if why is not None:
-            message = f"Rater id refused: {why}; still rating as {self.rater!r}."
-            self._say(message, "error")
-            raise TraitError(message)
-        return rater
-
-    @observe("rater")
-    def _rater_changed(self, change: dict) -> None:
-        done = self.store.progress(self.plan_name, change["new"])[0]
-        self._load(self.store.next_query(self.plan_name, change["new"]),
-                   f"Welcome{' back' if done else ''}, {change['new']}.")
+    def _start(self, rater: str) -> None:
+        """``rater`` was accepted (:class:`RaterIdentity`): resume their next page."""
+        done = self.store.progress(self.plan_name, rater)[0]
+        self._load(self.store.next_query(self.plan_name, rater),
+                   f"Welcome{' back' if done else ''}, {rater}.")
 
     # ------------------------------------------------------------------ handlers
     def _on_slide(self, i: int, change: dict) -> None:

@@ -23,13 +23,15 @@ class RaterIdentity(HasTraits):
 
     Part of :class:`~hd_widgets.widgets.rating.RatingWidget`, whose ``store``, ``plan``,
     rater box (``_rater_box``), status line (``_say``) and paging (``_start``, ``_load``,
-    ``_next_page``, ``_done``) it uses.
+    ``_next_page``, ``_done``) it uses, and of
+    :class:`~hd_widgets.widgets.evaluation.EvaluationWidget` (the ``rater`` trait and its
+    check; no box, its own ``_start``).
     """
 
-    rater = Unicode("", help="Rater id; ratings are stored under it. Set from code or the "
+    rater = Unicode("", help="Rater id; ratings are stored under it. Set from code or a "
                     "Rater id box alike: spaces are stripped, the store checks the id, and the "
                     "widget resumes that rater's next page; an empty or refused id raises "
-                    "TraitError (the box shows a message) and the old id stays.")
+                    "TraitError (the status line says why) and the old id stays.")
 
     @validate("rater")
     def _valid_rater(self, proposal: dict) -> str:
@@ -40,7 +42,8 @@ class RaterIdentity(HasTraits):
             keep = f"still rating as {self.rater!r}" if self.rater else "enter another one"
             message = f"Rater id refused: {why}; {keep}."
             self._say(message, "error")
-            self._rater_box.value = self.rater
+            if getattr(self, "_rater_box", None) is not None:
+                self._rater_box.value = self.rater
             raise TraitError(message)
         return rater
 
