@@ -31,7 +31,7 @@ from traitlets import Bool, Int
 from ..ratings.plan import Query
 from ..views.plane import Plane, extent_of
 from ..views.rounds import page_centres
-from ..views.style import PALETTE, fit_square_plot
+from ..views.style import PALETTE, fit_square_plot, title_px, titled
 from .ownership import OwnSubmissions
 from .rating import RatingWidget
 
@@ -74,11 +74,13 @@ class StudyCloud(W.VBox):
                        hovertemplate="a real voice<br>(%{x:.2f}, %{y:.2f})<extra></extra>"),
         ])
         # sized once, for the widest title update() writes (its notes then stay as laid out)
+        rounds, budget = self.study.config.rounds, self.study.config.budget
+        heading, notes = max(((self._heading(rounds), self._notes(budget, "drawn")),
+                              (self._heading(rounds - 1), self._notes(budget, "to fit"))),
+                             key=lambda t: title_px(titled(t[0], self.plane.note(), *t[1])))
         self._stacked = fit_square_plot(
-            fig, extent_of(pts, pad=0.6), height=int(height),
-            title=self._heading(self.study.config.rounds),
-            notes=(self.plane.note(), *self._notes(self.study.config.budget, True)),
-            axis_titles=self.plane.axis_titles())
+            fig, extent_of(pts, pad=0.6), height=int(height), title=heading,
+            notes=(self.plane.note(), *notes), axis_titles=self.plane.axis_titles())
         self.figure = go.FigureWidget(fig)
         super().__init__([self.figure])
         self.update()
@@ -101,8 +103,10 @@ class StudyCloud(W.VBox):
                 x = self.plane.xy(clouds[k][: self.n_show])
                 self.figure.data[0].x, self.figure.data[0].y = x[:, 0], x[:, 1]
                 self.shown_round = int(k)
+            state = ("none" if k is None else "to fit" if k < self.study.config.rounds
+                     and self.study.finished() else "drawn")
             self.figure.layout.title.text = self.plane.title(
-                self._heading(k), *self._notes(len(r), k is not None), stacked=self._stacked)
+                self._heading(k), *self._notes(len(r), state), stacked=self._stacked)
         self.n_rated = len(r)
 
     def _heading(self, k: int | None) -> str:
@@ -113,10 +117,13 @@ class StudyCloud(W.VBox):
                                        else f"after round {k}")
 
     @staticmethod
-    def _notes(n_rated: int, drawn: bool) -> tuple[str, str]:
-        """Under the title: what the cloud is (or when it appears), and the pages rated."""
-        return ("where its samples go" if drawn else "it appears after round 1",
-                f"{n_rated} page{'s' if n_rated != 1 else ''} rated")
+    def _notes(n_rated: int, state: str) -> tuple[str, str]:
+        """Under the title: what the cloud is (``state`` "drawn"), when it appears ("none":
+        no round fitted yet), or that every round is rated and the final fit, which draws
+        the last cloud, is still to run ("to fit"); and the pages rated."""
+        what = {"drawn": "where its samples go", "none": "it appears after round 1",
+                "to fit": "every round rated: the final fit comes next"}[state]
+        return what, f"{n_rated} page{'s' if n_rated != 1 else ''} rated"
 
     def __repr__(self) -> str:
         return f"StudyCloud(study={self.study.name!r}, shown_round={self.shown_round})"
