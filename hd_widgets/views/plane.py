@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .style import axis_title, titled
+from .style import NOTE_SEP, axis_title, titled
 
 __all__ = ["Plane", "FieldFn", "extent_of", "grid", "evaluate_d"]
 
@@ -82,16 +82,19 @@ class Plane:
         return axis_title(self.dims[0], wrap=wrap), axis_title(self.dims[1], wrap=wrap)
 
     def note(self) -> str:
-        """What the view shows, for d > 2 (empty for the plain 2-D space)."""
+        """What the view shows, for d > 2 (empty for the plain 2-D space): which plane, and
+        what is drawn on it, two parts joined by NOTE_SEP (a stacked title puts each on a
+        line of its own: :func:`~hd_widgets.views.style.titled`)."""
         a, b = (f"PC{k + 1}" for k in self.dims)
         if self.mode == "plane":
             return ""
         if self.mode == "projection":
-            return (f"projection onto {a}, {b} of {self.d} dims (points projected; "
-                    f"fields on the slice through 0)")
+            return NOTE_SEP.join((f"projection onto {a}, {b} of {self.d} dims",
+                                  "points projected, fields on the slice through 0"))
         others = ", ".join(f"PC{k + 1}={self.base[k]:.2g}" for k in range(self.d)
                            if k not in self.dims)
-        return f"slice {a}, {b} of {self.d} dims at {others} (points projected)"
+        return NOTE_SEP.join((f"slice {a}, {b} of {self.d} dims at {others}",
+                              "points projected"))
 
     def title(self, title: str, *notes: str | None, stacked: bool = False) -> str:
         """``title`` plus, on smaller lines below it, the plane's note when d > 2 and any

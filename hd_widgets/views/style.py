@@ -97,12 +97,14 @@ NOTE_SEP = " \u00b7 "
 
 def titled(title: str, *notes: str | None, stacked: bool = False) -> str:
     """A figure title with its notes on one smaller line under it (Plotly's ``<sup>``),
-    joined by " · "; ``stacked``: each note on a line of its own (for a narrow figure).
-    Empty notes are left out. Keep each line short: a title is not wrapped, and is cut
-    where it is wider than its figure (:func:`title_px` estimates its width)."""
+    joined by " · "; ``stacked``: each note on a line of its own (for a narrow figure), and
+    a note made of parts joined by :data:`NOTE_SEP` (the plane's note at d > 2) one line
+    per part. Empty notes are left out. Keep each line short: a title is not wrapped, and
+    is cut where it is wider than its figure (:func:`title_px` estimates its width)."""
     notes = [n for n in notes if n]
     if stacked:
-        return title + "".join(f"<br><sup>{n}</sup>" for n in notes)
+        return title + "".join(f"<br><sup>{part}</sup>" for n in notes
+                               for part in n.split(NOTE_SEP))
     return title + (f"<br><sup>{NOTE_SEP.join(notes)}</sup>" if notes else "")
 
 
@@ -147,9 +149,20 @@ def sample_colors(names) -> dict[str, str]:
 
 
 TITLE_LINE_PX = 26      # height of the title's first line (font 20) ...
-NOTE_LINE_PX = 18       # ... and of each <sup> note line under it
+NOTE_LINE_PX = 18       # ... and of the <sup> note line under it; Plotly spaces every
+                        # further line of a stacked title by the title font's line height
+                        # (TITLE_LINE_PX; measured in Chromium: 17, then 26 a line)
 LEGEND_ROW_PX = 34      # a row of a horizontal legend
 NOTE_PAD_PX = 22        # Plotly stands a title on its first line: the notes hang below it
+
+
+def _notes_px(title: str) -> tuple[int, int]:
+    """(height, hang) in px of a title's note lines: what they add under its first line,
+    and how far below the line Plotly stands the title on they reach."""
+    n = title.count("<br>")
+    if not n:
+        return 0, 0
+    return NOTE_LINE_PX + TITLE_LINE_PX * (n - 1), NOTE_PAD_PX + TITLE_LINE_PX * (n - 1)
 
 
 def apply_look(fig: go.Figure, title: str | None = None, **layout) -> go.Figure:
@@ -162,7 +175,8 @@ def apply_look(fig: go.Figure, title: str | None = None, **layout) -> go.Figure:
     poke out above it.)"""
     fig.update_layout(template=TEMPLATE, title=title, **layout)
     if title and "margin" not in layout:
-        head = 14 + TITLE_LINE_PX + NOTE_LINE_PX * title.count("<br>")
+        notes_h, hang = _notes_px(title)
+        head = 14 + TITLE_LINE_PX + notes_h
         panels = [a for a in (fig.layout.annotations or ()) if a.yref == "paper" and
                   (a.y or 0) >= 1]                           # make_subplots' panel titles
         below = max((1 + (a.text or "").count("<br>")) * 20 + 8 for a in panels) if panels else 10
@@ -172,7 +186,7 @@ def apply_look(fig: go.Figure, title: str | None = None, **layout) -> go.Figure:
         top = max(fig.layout.margin.t or TEMPLATE.layout.margin.t, head + below)
         fig.update_layout(margin=dict(t=top),
                           title=dict(y=1, yref="paper", yanchor="bottom",
-                                     pad=dict(b=below + NOTE_PAD_PX * title.count("<br>"))))
+                                     pad=dict(b=below + hang)))
     return fig
 
 

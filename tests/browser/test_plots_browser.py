@@ -122,3 +122,36 @@ def test_views_render_and_listening_map_plays_a_click(lab, tmp_path):
     assert result.strip() == f"([{x}, {y}], 1, 'map')"     # the traits saw the real click
     for name in names + ["animation_playing", "listening_map_clicked"]:
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+
+
+def test_stacked_titles_end_above_the_plot(page, tmp_path):
+    """A square plot's title with one to five note lines stacked (a d = 5 study's cloud has
+    four) ends above the plot, as the tutorials' figure check reads it in Chromium; and
+    the check itself sees a title whose notes run into the plot."""
+    import plotly.graph_objects as go
+    from tutorial_driver import FIGURE_PROBLEMS
+    from hd_widgets.views.style import fit_square_plot
+
+    def problems(fig, name):
+        path = tmp_path / f"{name}.html"
+        fig.write_html(path, include_plotlyjs=True, auto_play=False)
+        page.goto(path.as_uri())
+        gd = page.locator(".js-plotly-plot").first
+        gd.wait_for(timeout=30_000)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(tmp_path / f"{name}.png"))
+        return gd.evaluate(FIGURE_PROBLEMS)
+
+    def square(n, **layout):
+        fig = go.Figure([go.Scatter(x=[-1, 1], y=[-1, 1], mode="markers", name="two points")])
+        fit_square_plot(fig, ((-2, 2), (-2, 2)), height=600, title="The model's cloud",
+                        notes=tuple(f"a note long enough to need a line of its own, {k}"
+                                    for k in range(n)), axis_titles=("x", "y"))
+        fig.update_layout(**layout)
+        return fig
+
+    for n in range(1, 6):
+        assert problems(square(n), f"notes{n}") == [], n
+    # the title stood on the plot's top edge: its notes hang into the plot
+    broken = problems(square(5, title_pad_b=0), "broken")
+    assert any("runs into the plot" in p for p in broken), broken

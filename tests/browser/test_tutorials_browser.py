@@ -20,6 +20,7 @@ The test fails on
 - a trace named like Plotly's default "trace N";
 - an axis without a title;
 - a title, panel title, tick label or axis title wider than its figure (cut);
+- a title whose notes run into the plot or onto a panel's title;
 - a legend box on an axis title or a tick label, or wider or taller than its figure;
 
 and on the lessons' own promises: the widget counts toward the lesson's pages, and a

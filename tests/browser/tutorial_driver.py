@@ -10,6 +10,7 @@ browser, for what a reader notices at a glance:
 - a trace named like Plotly's default "trace 3" (a legend entry or hover that says nothing);
 - an axis without a title;
 - a title, a panel title or a tick label that runs past the figure's edge (it is cut);
+- a title whose notes run into the plot or onto a panel's title;
 - a legend box that overlaps an axis title or a tick label (they cannot both be read), or
   runs past the figure's edge; measured on the drawn SVG's bounding boxes.
 
@@ -70,6 +71,20 @@ FIGURE_PROBLEMS = """(gd) => {
                           `${Math.round(box.width)} px)`);
     };
     gd.querySelectorAll('.g-gtitle .gtitle').forEach(el => inside(el, 'title'));
+    // the title (its notes included) ends above the plot area and above the panels' titles
+    const tt = gd.querySelector('.g-gtitle .gtitle');
+    if (tt && tt.textContent.trim()) {
+        const r = tt.getBoundingClientRect(), top = box.top + fl._size.t;
+        if (r.bottom > top + 1)
+            problems.push(`title "${tt.textContent.slice(0, 60)}" runs into the plot (its ` +
+                          `last line ends ${Math.round(r.bottom - top)} px below the plot's top)`);
+        gd.querySelectorAll('.annotation-text').forEach(el => {
+            const a = el.getBoundingClientRect();
+            if (a.width > 0 && Math.min(a.right, r.right) - Math.max(a.left, r.left) > 1 &&
+                Math.min(a.bottom, r.bottom) - Math.max(a.top, r.top) > 1)
+                problems.push(`title overlaps the annotation "${el.textContent.slice(0, 40)}"`);
+        });
+    }
     gd.querySelectorAll('.annotation-text').forEach(el => inside(el, 'annotation'));
     gd.querySelectorAll('.xtick text, .ytick text').forEach(el => inside(el, 'tick label'));
     gd.querySelectorAll('.g-xtitle text, .g-ytitle text').forEach(el => inside(el, 'axis title'));
