@@ -7,9 +7,10 @@ One process runs, for d = 2 and d = 5 and budgets of about 200, 500 and 1000 rat
              (``hd_widgets.study.pipeline.run_pipeline``);
 - hd-rounds  the new default: a study in rounds (``hd_widgets.study.rounds``, 40/30/30 % of
              the budget, next points where the particles went, an ensemble of 3 networks
-             in the final fit, chains started "auto": from the model's own D where the
-             proposals carry it, else from the real data; that D from networks on the
-             short schedule), rated through a real ratings
+             in the final fit, on the long schedule from 50 rated pairs per dimension,
+             chains started "auto": from the model's own D where the proposals carry it,
+             else from the real data; that D from networks on the short schedule), rated
+             through a real ratings
              store; ``hd-rounds-data`` and ``hd-rounds-resampled`` (on request) start
              every chain one way;
 - grid       the same budget rated directly on a grid, sampled from its thresholded map;

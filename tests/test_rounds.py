@@ -76,19 +76,34 @@ def test_resampled_starts_are_placed_by_networks_on_the_short_schedule():
                           seed=5) is ens
 
 
-def test_choose_centres_prefers_the_edge_and_the_unrated():
-    rng = np.random.default_rng(0)
-    x = rng.uniform(-3, 3, size=(2000, 2))
-    D = 1 / (1 + np.exp(4 * (np.linalg.norm(x, axis=1) - 1.5)))   # edge at radius 1.5
-    rated = rng.normal(size=(50, 2)) * 0.3                        # all rated near the middle
-    pick = choose_centres(x, D, rated, 100, rng=np.random.default_rng(1))
-    assert len(set(pick.tolist())) == 100                         # distinct particles
-    r = np.linalg.norm(x[pick], axis=1)
-    band = 4 * D * (1 - D)
-    spread_only = choose_centres(x, D, rated, 100, floor=1e6, rng=np.random.default_rng(1))
-    assert band[pick].mean() > 1.3 * band.mean()                 # the edge band ...
-    assert band[pick].mean() > 1.3 * band[spread_only].mean()    # ... because of its weight
-    assert np.median(r) > 1.0                                     # away from what is rated
+
+def test_the_final_fit_trains_on_the_long_schedule_from_enough_pairs_per_dimension(
+        tmp_path, space):
+    """The study's final networks train on the long schedule from ``final_long_per_dim``
+    rated pairs per dimension (or LONG_SCHEDULE_PAIRS, if that comes first), the round-
+    planning fits from LONG_SCHEDULE_PAIRS only; the starts are then placed by networks on
+    the short schedule."""
+    for bad in (0, -1, True, "50", float("nan")):
+        with pytest.raises(ValueError, match="final_long_per_dim must be a positive number"):
+            RoundsConfig(final_long_per_dim=bad)
+    assert RoundsConfig().final_long_per_dim == 50
+    lis = SimulatedListener.from_data(space.points, seed=1)
+    with RatingsStore(tmp_path / "s.sqlite") as store:
+        config = RoundsConfig(budget=80, steps=50, particles=200, final_networks=2,
+                              network={"steps": 20})
+        study = RoundsStudy(store, space.points, config)
+        study.rate_with(lis)
+        pairs = len(study.fit(particles=100).estimate.pair_point)          # 40 pairs, d = 2
+        lr = {}
+        for per in (pairs / 2, pairs / 2 + 0.5, None):           # at, just past, rule off
+            other = RoundsStudy(store, space.points, config.with_(final_long_per_dim=per))
+            lr[per] = other.fit(particles=100).network.config.lr
+            other.close()
+        assert lr == {pairs / 2: 1e-2, pairs / 2 + 0.5: 3e-3, None: 3e-3}
+        est, ens, _, _ = study.fit_rounds([study.plan_name(0)], max_rating_id=None,
+                                          networks=1, seed=[0, 1])
+        assert ens.config.lr == 3e-3                                 # a round's planning fit
+        study.close()
 
 
 def test_a_round_is_deterministic_given_the_store_and_the_seed(tmp_path, space):

@@ -218,13 +218,14 @@ class RoundsStudy:
 
     def fit_rounds(self, names: list[str], *, max_rating_id: int | None, networks: int,
                    seed: list[int], raters=None, particles: int | None = None,
-                   start: str | None = None,
+                   start: str | None = None, long_from: float | None = None,
                    stages=None) -> tuple[Estimate, ScoreEnsemble, np.ndarray, str]:
         """:func:`~hd_widgets.study.rounds_fit.fit_rounds` on this study's store, data and
         config: (estimate, networks, Langevin particles (n, d), the start used)."""
         return fit_rounds(self.store, self.data, self.config, names,
                           max_rating_id=max_rating_id, networks=networks, seed=seed,
-                          raters=raters, particles=particles, start=start, stages=stages)
+                          raters=raters, particles=particles, start=start,
+                          long_from=long_from, stages=stages)
 
     def _plan_round(self, k: int, lineage: dict | None = None) -> QueryPlan:
         c = self.config
@@ -284,13 +285,17 @@ class RoundsStudy:
         """The study's HumanDiffusion: estimate on every round's ratings (of ``raters``
         only, if given), an ensemble of ``networks`` (default ``final_networks``), and
         Langevin samples (``particles``, default the config's), the chains started as the
-        config's ``start`` says (:attr:`RoundsResult.start` tells which was used)."""
+        config's ``start`` says (:attr:`RoundsResult.start` tells which was used). The
+        networks train on the long schedule from ``final_long_per_dim`` rated pairs per
+        dimension; the starts are placed as ``start_schedule`` says."""
         c = self.config
         plans = self.plans()
         n = c.final_networks if networks is None else networks
         est, ens, x, used = self.fit_rounds([p.name for p in plans], max_rating_id=None, networks=n,
                                       seed=[c.seed if seed is None else seed, 99], raters=raters,
-                                      particles=particles, stages=stages)
+                                      particles=particles, stages=stages,
+                                      long_from=None if c.final_long_per_dim is None
+                                      else c.final_long_per_dim * self.data.shape[1])
         self._clouds[c.rounds] = x
         return RoundsResult(plans, est, ens, x, int(2 * len(est.pair_point)), used)
 

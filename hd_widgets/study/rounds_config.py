@@ -42,6 +42,12 @@ class RoundsConfig:
                                        # score's networks; docs/method.md)
     spread: float = 1.0                # resampled starts: proposal width (x the data's covariance)
     floor: float = 0.1                 # weight of rated-and-certain regions: (4 D (1 - D) + floor)
+    final_long_per_dim: float | None = 50   # the final fit's networks train on the long
+                                       # schedule from this many rated pairs per dimension
+                                       # (d = 2: 100 pairs, d = 5: 250), or from
+                                       # LONG_SCHEDULE_PAIRS if that comes first; None: from
+                                       # LONG_SCHEDULE_PAIRS only, as every round-planning
+                                       # fit (docs/method.md, "Rounds")
     home_beyond_reach: bool = True     # sample with the pull home where no rating reaches
                                        # (hd_widgets.method.far.home_beyond_reach)
     round_networks: int = 1            # networks fitted between rounds
@@ -67,6 +73,11 @@ class RoundsConfig:
         if self.start_schedule not in ("short", "score"):
             raise ValueError(f"start_schedule must be 'short' or 'score', "
                              f"got {self.start_schedule!r}")
+        per = self.final_long_per_dim
+        if per is not None and (isinstance(per, bool) or not isinstance(per, (int, float))
+                                or not 0 < per < float("inf")):
+            raise ValueError(f"final_long_per_dim must be a positive number of rated pairs "
+                             f"per dimension, or None, got {per!r}")
         if not (isinstance(self.spread, (int, float)) and 0 < self.spread < float("inf")):
             raise ValueError(f"spread must be a positive number, got {self.spread!r}")
         if not (isinstance(self.min_ess, (int, float)) and 0 <= self.min_ess <= 1):

@@ -57,6 +57,7 @@ class RoundsResult:
 def fit_rounds(store, data: np.ndarray, config: RoundsConfig, names: list[str], *,
                max_rating_id: int | None, networks: int, seed: list[int], raters=None,
                particles: int | None = None, start: str | None = None,
+               long_from: float | None = None,
                stages=None) -> tuple[Estimate, ScoreEnsemble, np.ndarray, str]:
     """Estimate, networks and Langevin particles (n, d) on the ratings of rounds ``names``
     of ``store`` (of ids up to ``max_rating_id``; of ``raters`` only, if given), for the
@@ -64,21 +65,26 @@ def fit_rounds(store, data: np.ndarray, config: RoundsConfig, names: list[str], 
     not depend on the machine's thread count. ``start`` (default: the config's): chains
     from the real data (``steps`` steps), or from resampled starts (``refine_steps``
     steps), or ``"auto"`` (resampled when the proposals' effective share is at least
-    ``min_ess``); the last item returned says which start was used. ``stages`` wraps the
-    three steps as in :func:`~hd_widgets.study.pipeline.run_pipeline`."""
+    ``min_ess``); the last item returned says which start was used. ``long_from``: the
+    networks train on the long schedule from this many rated pairs (None: as
+    :meth:`~hd_widgets.method.network.ScoreNetConfig.for_estimate` decides). ``stages`` wraps the three steps as in
+    :func:`~hd_widgets.study.pipeline.run_pipeline`."""
     c = config
     seconds: dict[str, float] = {}
     with timed(seconds, "estimate", stages, f"perceptual gradients from {len(names)} round(s)"):
         est = from_store_plans(store, names, data, c.estimate, raters=raters,
                                max_rating_id=max_rating_id)
     s = int(np.random.default_rng(seed).integers(2 ** 31))
+    schedule = ("long" if long_from is not None and len(est.pair_point) >= long_from
+                else "auto")
     n = c.particles if particles is None else particles
     start = c.start if start is None else start
     with torch_threads(1):
         with timed(seconds, "train", stages, f"{networks} score network(s) on "
                                              f"{len(est.pair_point)} rated pairs"):
             ens = train_ensemble(est, networks, seed=s,
-                                 config=ScoreNetConfig.for_estimate(est, **c.network))
+                                 config=ScoreNetConfig.for_estimate(est, schedule=schedule,
+                                                                    **c.network))
             placing = start_networks(est, ens, c, start, seed=s)
         with timed(seconds, "sample", stages, f"Langevin, {n} particles"):
             x0, run, used = chain_starts(placing, data, c, n, start, seed=s)
