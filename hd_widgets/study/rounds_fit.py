@@ -67,8 +67,8 @@ def fit_rounds(store, data: np.ndarray, config: RoundsConfig, names: list[str], 
     steps), or ``"auto"`` (resampled when the proposals' effective share is at least
     ``min_ess``); the last item returned says which start was used. ``long_from``: the
     networks train on the long schedule from this many rated pairs (None: as
-    :meth:`~hd_widgets.method.network.ScoreNetConfig.for_estimate` decides). ``stages`` wraps the three steps as in
-    :func:`~hd_widgets.study.pipeline.run_pipeline`."""
+    :meth:`~hd_widgets.method.network.ScoreNetConfig.for_estimate` decides). ``stages``
+    wraps the three steps as in :func:`~hd_widgets.study.pipeline.run_pipeline`."""
     c = config
     seconds: dict[str, float] = {}
     with timed(seconds, "estimate", stages, f"perceptual gradients from {len(names)} round(s)"):
