@@ -293,16 +293,17 @@ def test_the_cloud_says_the_final_fit_is_to_come_then_draws_it(finished_study):
     """Every round rated, no final fit yet: the last round's cloud is not passed off as the
     result; after ``fit()`` the cloud is the final fit's."""
     w, study, _ = finished_study
-    if study.config.rounds not in study.clouds():
-        w.cloud.update()
-        title = w.cloud.figure.layout.title.text
-        assert "after round 2" in title and "the final fit comes next" in title
-        assert w.cloud.shown_round == 2
-        study.fit(particles=300)
+    assert study.finished() and study.config.rounds not in study.clouds()   # not fitted yet
+    w.cloud.update()
+    title = w.cloud.figure.layout.title.text
+    assert "after round 2" in title and "the final fit comes next" in title
+    assert w.cloud.shown_round == 2
+    study.fit(particles=300)
     w.cloud.update()
     title = w.cloud.figure.layout.title.text
     assert "after the final fit" in title and "where its samples go" in title
     assert w.cloud.shown_round == 3 and len(w.cloud.figure.data[0].x) == 300
+
 
 def test_the_cloud_legend_is_under_the_axis_title(finished_study):
     from hd_widgets.views.style import AXIS_DEPTH_PX, LEGEND_GAP_PX, LEGEND_ROW_PX

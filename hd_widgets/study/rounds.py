@@ -161,7 +161,8 @@ class RoundsStudy:
 
     def finished(self, rater: str | None = None) -> bool:
         """All rounds planned and the last one answered."""
-        return self.round == self.config.rounds - 1 and self.complete(self.round, rater)
+        k = self.round                      # one read of the store's plans
+        return k == self.config.rounds - 1 and self.complete(k, rater)
 
     def advance(self, rater: str | None = None) -> QueryPlan | None:
         """If the current round is answered (by ``rater``, or pooled) and rounds remain,
