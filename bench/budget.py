@@ -46,7 +46,8 @@ import numpy as np
 
 METHODS = ["hd-fixed", "hd-rounds", "grid", "aepsych", "floor"]
 # on request (--methods): the same study with every chain started one way (hd-rounds: "auto")
-EXTRA = ["hd-rounds-data", "hd-rounds-resampled"]
+EXTRA = ["hd-rounds-data", "hd-rounds-resampled",
+         "hd-rounds-long-planning"]   # and the round-planning fits on the final fit's schedule rule
 SAMPLES = 5000          # each method's samples
 EXACT = 20_000          # exact samples of p_H per seed (--exact)
 
@@ -89,8 +90,12 @@ def job(d: int, budget: int, seed: int, method: str, exact: int = EXACT) -> dict
         from hd_widgets.ratings.store import RatingsStore
         from hd_widgets.study.rounds import RoundsConfig, RoundsStudy
         with tempfile.TemporaryDirectory() as tmp, RatingsStore(Path(tmp) / "study.sqlite") as store:
-            start = method.removeprefix("hd-rounds-") if method != "hd-rounds" else "auto"
-            study = RoundsStudy(store, data, RoundsConfig(budget=budget, seed=seed, start=start))
+            config = RoundsConfig(budget=budget, seed=seed)
+            if method == "hd-rounds-long-planning":
+                config = config.with_(plan_long_per_dim=config.final_long_per_dim)
+            elif method != "hd-rounds":
+                config = config.with_(start=method.removeprefix("hd-rounds-"))
+            study = RoundsStudy(store, data, config)
             study.rate_with(rater)
             fit = study.fit(particles=SAMPLES)
             x = fit.samples
@@ -148,7 +153,8 @@ def main() -> None:
     jobs = [(d, b, s, m) for d in args.dims for b in args.budgets for m in args.methods
             for s in range(args.seeds) if not (m == "floor" and b != args.budgets[0])]
     # the slowest first, so the two workers finish together
-    order = {"hd-rounds": 0, "hd-rounds-data": 0, "hd-rounds-resampled": 0, "aepsych": 1, "hd-fixed": 2, "floor": 3, "grid": 4}
+    order = {"hd-rounds": 0, "hd-rounds-data": 0, "hd-rounds-resampled": 0,
+             "hd-rounds-long-planning": 0, "aepsych": 1, "hd-fixed": 2, "floor": 3, "grid": 4}
     jobs.sort(key=lambda j: (order[j[3]], -j[1]))
     with ProcessPoolExecutor(args.workers, initializer=_init) as pool:
         futures = {j: pool.submit(job, *j, args.exact) for j in jobs}
@@ -184,7 +190,7 @@ def main() -> None:
                       f"escaped={sum(r['escaped'] for r in rs)} "
                       f"seconds_per_run={np.mean([r['seconds'] for r in rs]):.1f}"
                       + _infos(rs), flush=True)
-            for other in ("hd-fixed", "grid", "aepsych", "hd-rounds-data", "hd-rounds-resampled"):
+            for other in ("hd-fixed", "grid", "aepsych", *EXTRA):
                 if "hd-rounds" in rows and other in rows:
                     mean, lo, hi = paired_difference([r["ed2"] for r in rows["hd-rounds"]],
                                                      [r["ed2"] for r in rows[other]])

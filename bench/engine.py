@@ -3,6 +3,10 @@
 Prints
 - ``train_s``: training the default ScoreNet on the targets of a 5000-rating plan (d=2,
   SimulatedListener, package defaults). Goal: < 15 s.
+- ``ensemble_train_s`` and ``ensemble_speedup_vs_one_at_a_time``: the final fit's 3
+  networks (``train_ensemble``, one loop of batched products) on the same targets, against
+  the same 3 trained one after another (``train``), measured in this run; the largest
+  difference between their scores on the data says they are the same networks.
 - ``langevin_particle_steps_per_s``: 10,000 particles x 1,000 steps with the default
   network through ``hd_widgets.method.sampling.langevin`` (fast score, default blocks).
 - ``langevin_speedup_vs_eager``: against a plain eager float32 loop of the same network
@@ -62,6 +66,7 @@ from hd_widgets.ratings.listeners import SimulatedListener
 from hd_widgets.method.network import ScoreNet, ScoreNetConfig
 from hd_widgets.method.score import score_from_heads
 from hd_widgets.method.training import train
+from hd_widgets.method.ensemble import train_ensemble
 from hd_widgets.speech.space import FeatureSpace
 
 
@@ -154,6 +159,19 @@ def main() -> None:
     net = train(est, ScoreNetConfig.for_estimate(est, seed=0), progress=False)
     print(f"train_s: {time.perf_counter() - t:.2f}   ({len(est)} periphery points, "
           f"{len(est.obs_values)} observations, {net.config.steps} steps)")
+
+    cfg = ScoreNetConfig.for_estimate(est)
+    t = time.perf_counter()
+    ens = train_ensemble(est, 3, seed=0, config=cfg)
+    together = time.perf_counter() - t
+    t = time.perf_counter()
+    alone = [train(est, cfg.with_(seed=i), progress=False) for i in range(3)]
+    apart = time.perf_counter() - t
+    diff = max(float(np.abs(a.score(data) - b.score(data)).max())
+               for a, b in zip(ens.networks, alone))
+    print(f"ensemble_train_s: {together:.2f}   (3 networks one at a time: {apart:.2f} s; "
+          f"largest score difference on the data {diff:.1e})")
+    print(f"ensemble_speedup_vs_one_at_a_time: {apart / together:.2f}")
 
     n, T, alpha = args.particles, args.steps, 0.01
     x0 = torch.as_tensor(data[np.random.default_rng(0).integers(0, len(data), n)], dtype=torch.float32)

@@ -1,4 +1,6 @@
 """The score network: it fits known targets, is seeded, saves safely, and its fast score is exact."""
+import copy
+
 import numpy as np
 
 from hd_widgets.method.far import far_points
@@ -135,3 +137,77 @@ def test_far_prior_is_validated_seeded_and_fits_d_zero_beyond_the_plan():
     assert np.median(D_far) < 0.05 and np.median(D_far) < np.median(D_plain)
     home = est.anchor[np.argmin(((x[:, None] - est.anchor[None]) ** 2).sum(-1), 1)] - x
     assert ((a.score(x) * home).sum(1) > 0).mean() > 0.9       # and the score points home
+
+
+def reference_fit(net, est, c):
+    """The loss of hd_widgets.method.training written out for one network with its own
+    module and optimiser, as the package trained networks before several could train in
+    one loop: the reference fit_networks must reproduce, network by network."""
+    from hd_widgets.method.training import training_data
+    gen = torch.Generator().manual_seed(c.seed)
+    t = training_data(est, c, gen)
+    P, Q = len(t.X), len(t.obs_X)
+    bp, bq = min(c.batch, P), min(c.batch, Q)
+    sn2, gs = est.sigma_nes ** 2, est.grad_scale
+    opt = torch.optim.Adam(net.parameters(), lr=c.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=c.steps, eta_min=c.lr / 20)
+    for _ in range(c.steps):
+        if c.g_loss == "nes":
+            i = torch.randint(P, (bp,), generator=gen)
+            D, g = net(t.X[i])
+            loss = (t.W[i] * ((D - t.D[i]) ** 2 + ((g - t.G[i]) ** 2).sum(-1))).mean()
+        else:
+            k = torch.randint(len(t.pair_point), (bp,), generator=gen)
+            i = t.pair_point[k]
+            D, g = net(t.X[i])
+            slope = ((g - t.R[i]) * t.pair_delta[k]).sum(-1) / gs
+            loss = ((D - t.D[i]) ** 2).mean() + ((slope - t.pair_slope[k]) ** 2).mean() / sn2
+        if c.consistency > 0:
+            xi = t.X[i].clone().requires_grad_(True)
+            Dc, gc = net(xi)
+            dD = torch.autograd.grad(Dc.sum(), xi, create_graph=True)[0]
+            loss = loss + c.consistency * (((gc - t.R[i]) / gs - dD) ** 2).sum(-1).mean()
+        if Q:
+            j = torch.randint(Q, (bq,), generator=gen)
+            loss = loss + c.obs_weight * ((net(t.obs_X[j])[0] - t.obs_y[j]) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+    return net.eval()
+
+
+@pytest.mark.parametrize("cfg", [ScoreNetConfig(d=3, steps=150),
+                                 ScoreNetConfig(d=3, steps=150, far_prior=0.3, lr=1e-2),
+                                 ScoreNetConfig.paper(d=3, steps=150)],
+                         ids=["directional", "far-prior", "paper"])
+def test_networks_trained_together_train_as_each_would_alone(cfg):
+    from hd_widgets.method.training import fit_networks
+    est = gaussian_estimate(3, P=120, options=EstimateOptions(noise_sd=0.05, eps=cfg.eps))
+    cfgs = [cfg.with_(seed=s) for s in (3, 4, 9)]
+    warm = train(est, cfgs[2].with_(steps=20), progress=False)        # one starts trained
+    nets = [ScoreNet(cfgs[0]), ScoreNet(cfgs[1]), warm]
+    before = [copy.deepcopy(n) for n in nets]
+    together = fit_networks(nets, est, cfgs, progress=False)
+    x = torch.randn(300, 3) * 1.5
+    for alone, net, c in zip(before, together, cfgs):
+        ref = reference_fit(alone, est, c)
+        torch.testing.assert_close(net.score(x), ref.score(x), rtol=1e-4, atol=1e-4)
+        assert len(net.history_) == c.steps + (20 if net is warm else 0)
+    a, b = together[0].score(x), together[1].score(x)
+    assert not torch.allclose(a, b, atol=1e-3)                        # seeds differ
+
+
+def test_networks_trained_together_must_share_their_settings():
+    from hd_widgets.method.training import fit_networks
+    est = gaussian_estimate(2, P=40)
+    cfg = ScoreNetConfig(d=2, steps=3)
+    with pytest.raises(ValueError, match="share their architecture"):
+        fit_networks([ScoreNet(cfg), ScoreNet(cfg.with_(seed=1))], est,
+                     [cfg, cfg.with_(seed=1, lr=1e-2)], progress=False)
+    with pytest.raises(ValueError, match="share their architecture"):
+        fit_networks([ScoreNet(cfg), ScoreNet(cfg.with_(hidden=8))], est, progress=False)
+    with pytest.raises(ValueError, match="one config each"):
+        fit_networks([ScoreNet(cfg)], est, [cfg, cfg], progress=False)
+    with pytest.raises(ValueError, match="one config each"):
+        fit_networks([], est, progress=False)

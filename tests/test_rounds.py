@@ -81,8 +81,8 @@ def test_the_final_fit_trains_on_the_long_schedule_from_enough_pairs_per_dimensi
         tmp_path, space):
     """The study's final networks train on the long schedule from ``final_long_per_dim``
     rated pairs per dimension (or LONG_SCHEDULE_PAIRS, if that comes first), the round-
-    planning fits from LONG_SCHEDULE_PAIRS only; the starts are then placed by networks on
-    the short schedule."""
+    planning fits from LONG_SCHEDULE_PAIRS only unless ``plan_long_per_dim`` says otherwise;
+    the starts are then placed by networks on the short schedule."""
     for bad in (0, -1, True, "50", float("nan")):
         with pytest.raises(ValueError, match="final_long_per_dim must be a positive number"):
             RoundsConfig(final_long_per_dim=bad)
@@ -103,6 +103,21 @@ def test_the_final_fit_trains_on_the_long_schedule_from_enough_pairs_per_dimensi
         est, ens, _, _ = study.fit_rounds([study.plan_name(0)], max_rating_id=None,
                                           networks=1, seed=[0, 1])
         assert ens.config.lr == 3e-3                                 # a round's planning fit
+        # each round's lineage says how its planning networks trained
+        assert [store.plan(study.plan_name(k)).config["lineage"]["training"]
+                for k in (1, 2)] == [{"steps": 20, "lr": 3e-3}] * 2
+        study.close()
+    for bad in (0, -1, True, "50", float("nan")):
+        with pytest.raises(ValueError, match="plan_long_per_dim must be a positive number"):
+            RoundsConfig(plan_long_per_dim=bad)
+    with RatingsStore(tmp_path / "p.sqlite") as store:     # the same rule for the planning
+        per = 5                                             # fits: long from 10 pairs in d = 2
+        study = RoundsStudy(store, space.points, config.with_(plan_long_per_dim=per))
+        study.rate_with(lis)
+        lineages = [store.plan(study.plan_name(k)).config["lineage"] for k in (1, 2)]
+        assert all(lin["ratings"] >= 2 * per * 2 for lin in lineages)
+        assert [lin["training"]["lr"] for lin in lineages] == [1e-2, 1e-2]
+        assert study.replan(2).fingerprint() == store.plan(study.plan_name(2)).fingerprint()
         study.close()
 
 

@@ -20,7 +20,7 @@ import torch
 from .estimation import Estimate
 from .network import ScoreNet, ScoreNetConfig
 from .score import ScoreFn
-from .training import train
+from .training import fit_networks
 
 __all__ = ["ScoreEnsemble", "train_ensemble"]
 
@@ -81,9 +81,12 @@ class ScoreEnsemble:
 def train_ensemble(est: Estimate, n: int = 3, *, seed: int = 0,
                    config: ScoreNetConfig | None = None, progress: bool = False) -> ScoreEnsemble:
     """``n`` networks on ``est``, seeded ``seed``, ``seed + 1``, ...; ``config`` (default
-    ``ScoreNetConfig.for_estimate(est)``) sets everything else."""
+    ``ScoreNetConfig.for_estimate(est)``) sets everything else. They train together
+    (:func:`~hd_widgets.method.training.fit_networks`), each as it would alone."""
     if int(n) != n or n < 1:
         raise ValueError(f"n (networks) must be a whole number >= 1, got {n!r}")
     base = ScoreNetConfig.for_estimate(est) if config is None else config
-    return ScoreEnsemble([train(est, base.with_(seed=seed + i), progress=progress)
-                          for i in range(int(n))])
+    if base.d != est.d:
+        raise ValueError(f"config.d={base.d} but the estimate has d={est.d}")
+    nets = [ScoreNet(base.with_(seed=seed + i)) for i in range(int(n))]
+    return ScoreEnsemble(fit_networks(nets, est, progress=progress))   # in one loop

@@ -19,15 +19,18 @@ had one pair with both clips rated 0: D = 0, slope 0, and the estimate's pull ho
 g target (:func:`training_data`). It costs no ratings.
 
 Trained with Adam on minibatches (cosine-decayed learning rate), seeded, on CPU, in one
-torch thread (see :mod:`hd_widgets.method.threads`).
+torch thread (see :mod:`hd_widgets.method.threads`). :func:`fit_networks` trains several
+networks (an ensemble's) in one loop, each exactly as it would train alone.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 import warnings
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 from .estimation import Estimate
@@ -35,7 +38,7 @@ from .far import far_points
 from .network import ScoreNet, ScoreNetConfig
 from .threads import torch_threads
 
-__all__ = ["train", "fit_network", "training_data", "TrainingData", "FEW_PAIRS"]
+__all__ = ["train", "fit_network", "fit_networks", "training_data", "TrainingData", "FEW_PAIRS"]
 
 FEW_PAIRS = 10   # fewer rated pairs than this: the network is fitted, with a warning
 
@@ -109,18 +112,106 @@ def training_data(est: Estimate, config: ScoreNetConfig, gen: torch.Generator) -
         obs_y=torch.cat([data.obs_y, torch.zeros(2 * n_far)]))
 
 
+def _configs(nets: list[ScoreNet], configs) -> list[ScoreNetConfig]:
+    """Each network's training config; they may differ in ``seed`` only, and must match
+    the networks' architecture."""
+    cs = [n.config for n in nets] if configs is None else list(configs)
+    if not nets or len(cs) != len(nets):
+        raise ValueError(f"{len(nets)} network(s) and {len(cs)} config(s): give one config each")
+    arch = {(n.config.d, n.config.hidden, n.config.layers) for n in nets}
+    if len({ci.with_(seed=0) for ci in cs}) != 1 or arch != {(cs[0].d, cs[0].hidden,
+                                                              cs[0].layers)}:
+        raise ValueError("networks trained together must share their architecture and every "
+                         "training setting but the seed")
+    return cs
+
+
+class _Stacked:
+    """The weights of E networks of one architecture as stacked leaf tensors, and their
+    forward pass on (E, B, d) points through batched matrix products.
+
+    Written out rather than with ``torch.func`` (``stack_module_state`` + ``vmap``): the
+    consistency term differentiates D with ``torch.autograd.grad`` and back-propagates
+    through that, which ``vmap`` does not support. Each network's output depends on its
+    own slice alone, so the gradient of the summed loss is each network's own gradient,
+    and Adam, being elementwise, steps each slice as it would step that network alone.
+    """
+
+    def __init__(self, nets: Sequence[ScoreNet]) -> None:
+        self.nets = list(nets)
+        with torch.no_grad():
+            lins = [[m for m in n.body if isinstance(m, nn.Linear)] for n in self.nets]
+            self.Ws = [torch.stack([ls[k].weight.t() for ls in lins]).contiguous()
+                       for k in range(len(lins[0]))]                     # (E, in, out)
+            self.bs = [torch.stack([ls[k].bias for ls in lins]).unsqueeze(1).contiguous()
+                       for k in range(len(lins[0]))]                     # (E, 1, out)
+            self.Wh = torch.stack([torch.cat([n.head_D.weight, n.head_g.weight]).t()
+                                   for n in self.nets]).contiguous()     # (E, hidden, 1 + d)
+            self.bh = torch.stack([torch.cat([n.head_D.bias, n.head_g.bias])
+                                   for n in self.nets]).unsqueeze(1).contiguous()
+        for p in self.parameters():
+            p.requires_grad_(True)
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [*self.Ws, *self.bs, self.Wh, self.bh]
+
+    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (E, B, d) -> D (E, B), g (E, B, d)."""
+        h = x
+        for W, b in zip(self.Ws, self.bs):
+            h = torch.nn.functional.softplus(torch.baddbmm(b, h, W))
+        o = torch.baddbmm(self.bh, h, self.Wh)
+        return torch.sigmoid(o[..., 0]), o[..., 1:]
+
+    def write_back(self) -> None:
+        """Copy each slice into its network's own parameters."""
+        with torch.no_grad():
+            for e, n in enumerate(self.nets):
+                lins = [m for m in n.body if isinstance(m, nn.Linear)]
+                for m, W, b in zip(lins, self.Ws, self.bs):
+                    m.weight.copy_(W[e].t())
+                    m.bias.copy_(b[e, 0])
+                n.head_D.weight.copy_(self.Wh[e, :, :1].t())
+                n.head_g.weight.copy_(self.Wh[e, :, 1:].t())
+                n.head_D.bias.copy_(self.bh[e, 0, :1])
+                n.head_g.bias.copy_(self.bh[e, 0, 1:])
+
+
 def fit_network(net: ScoreNet, est: Estimate, config: ScoreNetConfig | None = None, *,
                 progress: bool = True) -> ScoreNet:
     """Train ``net`` on ``est`` with the schedule of ``config`` (default ``net.config``);
     returns ``net`` in eval mode, its loss per step appended to ``net.history_``.
+    :func:`fit_networks` of one network.
 
     Raises
     ------
     ValueError
         if the dimensions disagree, a target is not finite, or the loss turns non-finite.
     """
-    c = net.config if config is None else config
-    if c.d != est.d or net.config.d != est.d:
+    return fit_networks([net], est, None if config is None else [config],
+                        progress=progress)[0]
+
+
+def fit_networks(nets: Sequence[ScoreNet], est: Estimate,
+                 configs: Sequence[ScoreNetConfig] | None = None, *,
+                 progress: bool = True) -> list[ScoreNet]:
+    """Train several networks of one architecture on ``est`` at once, each as
+    :func:`fit_network` would train it alone: its own ``config`` (default ``net.config``;
+    the configs may differ in ``seed`` only), so its own minibatches, far points and
+    current weights. One loop with batched matrix products costs little more than one
+    network's (the batches are small, so a step's time is mostly per-operation overhead).
+    Returns the networks, in eval mode, each with its loss per step in ``history_``.
+
+    Raises
+    ------
+    ValueError
+        if the dimensions or settings disagree, a target is not finite, or a loss turns
+        non-finite.
+    """
+    nets = list(nets)
+    cs = _configs(nets, configs)
+    c = cs[0]
+    if c.d != est.d or nets[0].config.d != est.d:
         raise ValueError(f"config.d={c.d} but the estimate has d={est.d}")
     if c.eps != est.options.eps:
         warnings.warn(f"network eps={c.eps} differs from the estimate's eps={est.options.eps}: "
@@ -129,48 +220,64 @@ def fit_network(net: ScoreNet, est: Estimate, config: ScoreNetConfig | None = No
         warnings.warn(f"training the score network from only {len(est.pair_point)} rated pair(s): "
                       "its field will say little beyond those points; rate more pages "
                       f"(at least {FEW_PAIRS} pairs) before trusting it", stacklevel=3)
-    gen = torch.Generator().manual_seed(c.seed)
-    t = training_data(est, c, gen)
-    P, Q = len(t.X), len(t.obs_X)
+    E = len(nets)
+    gens = [torch.Generator().manual_seed(ci.seed) for ci in cs]
+    ts = [training_data(est, ci, g) for ci, g in zip(cs, gens)]
+    # every member's data, stacked (E, ...); a view of one copy when they are the same
+    t = TrainingData(*(torch.stack([getattr(ti, f) for ti in ts]) if c.far_prior > 0
+                       else getattr(ts[0], f).expand(E, *getattr(ts[0], f).shape)
+                       for f in TrainingData.__dataclass_fields__))
+    P, Q, M = t.X.shape[1], t.obs_X.shape[1], t.pair_point.shape[1]
     sn2, gs = est.sigma_nes ** 2, est.grad_scale
     bp, bq = min(c.batch, P), min(c.batch, Q)
-    opt = torch.optim.Adam(net.parameters(), lr=c.lr)
+    rows = torch.arange(E).unsqueeze(1)                                  # (E, 1)
+    stacked = _Stacked(nets)
+    opt = torch.optim.Adam(stacked.parameters(), lr=c.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=c.steps, eta_min=c.lr / 20)
-    history = net.__dict__.setdefault("history_", [])
-    net.train()
-    bar = tqdm(range(c.steps), desc="training score network", disable=not progress, leave=False)
+    histories = [n.__dict__.setdefault("history_", []) for n in nets]
+    desc = "training score network" + (f"s ({E})" if E > 1 else "")
+    bar = tqdm(range(c.steps), desc=desc, disable=not progress, leave=False)
     with torch_threads(1):     # tiny batches: see threads.py
         for _ in bar:
-            if c.g_loss == "nes":
-                i = torch.randint(P, (bp,), generator=gen)
-                D, g = net(t.X[i])
-                loss = (t.W[i] * ((D - t.D[i]) ** 2 + ((g - t.G[i]) ** 2).sum(-1))).mean()
-            else:
-                k = torch.randint(len(t.pair_point), (bp,), generator=gen)
-                i = t.pair_point[k]
-                D, g = net(t.X[i])
-                slope = ((g - t.R[i]) * t.pair_delta[k]).sum(-1) / gs  # Delta . grad D implied by g
-                loss = ((D - t.D[i]) ** 2).mean() + ((slope - t.pair_slope[k]) ** 2).mean() / sn2
+            # each member draws from its own generator in fit_network's order: the points
+            # (or pairs) of its batch, then its observations
+            draws = [(torch.randint(P if c.g_loss == "nes" else M, (bp,), generator=g),
+                      torch.randint(Q, (bq,), generator=g) if Q else None) for g in gens]
+            k = torch.stack([a for a, _ in draws])                        # (E, B)
+            i = k if c.g_loss == "nes" else t.pair_point[rows, k]
+            xi = t.X[rows, i]                                            # (E, B, d)
             if c.consistency > 0:
-                xi = t.X[i].clone().requires_grad_(True)
-                Dc, gc = net(xi)
-                dD = torch.autograd.grad(Dc.sum(), xi, create_graph=True)[0]   # (B, d)
-                loss = loss + c.consistency * (((gc - t.R[i]) / gs - dD) ** 2).sum(-1).mean()
+                xi = xi.clone().requires_grad_(True)
+            D, g = stacked(xi)
+            if c.g_loss == "nes":
+                loss = (t.W[rows, i] * ((D - t.D[rows, i]) ** 2
+                                        + ((g - t.G[rows, i]) ** 2).sum(-1))).mean(-1)
+            else:   # Delta . grad D implied by g, against the pair's observed slope
+                slope = ((g - t.R[rows, i]) * t.pair_delta[rows, k]).sum(-1) / gs
+                loss = (((D - t.D[rows, i]) ** 2).mean(-1)
+                        + ((slope - t.pair_slope[rows, k]) ** 2).mean(-1) / sn2)
+            if c.consistency > 0:
+                dD = torch.autograd.grad(D.sum(), xi, create_graph=True)[0]   # (E, B, d)
+                loss = loss + c.consistency * (((g - t.R[rows, i]) / gs - dD) ** 2
+                                               ).sum(-1).mean(-1)
             if Q:
-                j = torch.randint(Q, (bq,), generator=gen)
-                Do, _ = net(t.obs_X[j])
-                loss = loss + c.obs_weight * ((Do - t.obs_y[j]) ** 2).mean()
+                j = torch.stack([b for _, b in draws])
+                Do, _ = stacked(t.obs_X[rows, j])
+                loss = loss + c.obs_weight * ((Do - t.obs_y[rows, j]) ** 2).mean(-1)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.sum().backward()            # (E,): the members do not share a weight
             opt.step()
             sched.step()
-            history.append(loss.item())
-            if not np.isfinite(history[-1]):
-                raise ValueError(f"training diverged at step {len(history)} (loss "
-                                 f"{history[-1]}); try a smaller ScoreNetConfig.lr")
-            if len(history) % 100 == 0:
-                bar.set_postfix(loss=f"{history[-1]:.4f}")
-    return net.eval()
+            values = loss.tolist()
+            for h, v in zip(histories, values):
+                h.append(v)
+            if not all(np.isfinite(values)):
+                raise ValueError(f"training diverged at step {len(histories[0])} (loss "
+                                 f"{values}); try a smaller ScoreNetConfig.lr")
+            if len(histories[0]) % 100 == 0:
+                bar.set_postfix(loss=f"{values[0]:.4f}")
+    stacked.write_back()
+    return [n.eval() for n in nets]
 
 
 def train(est: Estimate, config: ScoreNetConfig | None = None, *, net: ScoreNet | None = None,

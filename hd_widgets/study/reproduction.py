@@ -264,7 +264,8 @@ def reproduce(*, budget: int = 5000, seed: int = 0, listener: str = "simulated",
                         "ratings": len(store.ratings(p.name)),
                         "points": int(p.config["n_periphery"]),
                         "fitted_on_ratings": int(p.config.get("lineage", {}).get("ratings", 0)),
-                        "chains_from": p.config.get("lineage", {}).get("start")}
+                        "chains_from": p.config.get("lineage", {}).get("start"),
+                        "networks_trained": p.config.get("lineage", {}).get("training")}
                        for p in plans],
             "chains_from": start,          # where the final fit's Langevin chains started
             "store": {"path": str(out / STORE_NAME), "nes_plan": plans[0].name,

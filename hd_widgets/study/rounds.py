@@ -199,7 +199,9 @@ class RoundsStudy:
                                   "floor": c.floor, "start": c.start,
                                   "home_beyond_reach": c.home_beyond_reach,
                                   "spread": c.spread, "min_ess": c.min_ess,
-                                  "start_schedule": c.start_schedule}}
+                                  "start_schedule": c.start_schedule,
+                                  "final_long_per_dim": c.final_long_per_dim,
+                                  "plan_long_per_dim": c.plan_long_per_dim}}
         plan = replace(plan, config={**plan.config, **extra})
         return plan.per_rater(self.shared) if self.shared else plan
 
@@ -228,6 +230,11 @@ class RoundsStudy:
                           raters=raters, particles=particles, start=start,
                           long_from=long_from, stages=stages)
 
+    def _long_from(self, per_dim: float | None) -> float | None:
+        """Rated pairs from which a fit trains on the long schedule (None: as
+        ScoreNetConfig.for_estimate decides)."""
+        return None if per_dim is None else per_dim * self.data.shape[1]
+
     def _plan_round(self, k: int, lineage: dict | None = None) -> QueryPlan:
         c = self.config
         names = [self.plan_name(j) for j in range(k)]
@@ -238,8 +245,10 @@ class RoundsStudy:
         # model's D sends the chains; so a D head that overrates a region is rated there)
         est, ens, x, used = self.fit_rounds([self.plan_name(j) for j in lineage["rounds"]],
                                       max_rating_id=lineage["max_rating_id"],
-                                      networks=c.round_networks, seed=lineage["seed"])
-        lineage = {**lineage, "ratings": int(2 * len(est.pair_point)), "start": used}
+                                      networks=c.round_networks, seed=lineage["seed"],
+                                      long_from=self._long_from(c.plan_long_per_dim))
+        lineage = {**lineage, "ratings": int(2 * len(est.pair_point)), "start": used,
+                   "training": {"steps": ens.config.steps, "lr": ens.config.lr}}
         self._clouds[k] = x
         rng = np.random.default_rng([*lineage["seed"], 1])
         keep = np.isfinite(x).all(1) & (np.abs(x).max(1) < 8 * max(1.0, np.abs(self.data).max()))
@@ -295,8 +304,7 @@ class RoundsStudy:
         est, ens, x, used = self.fit_rounds([p.name for p in plans], max_rating_id=None, networks=n,
                                       seed=[c.seed if seed is None else seed, 99], raters=raters,
                                       particles=particles, stages=stages,
-                                      long_from=None if c.final_long_per_dim is None
-                                      else c.final_long_per_dim * self.data.shape[1])
+                                      long_from=self._long_from(c.final_long_per_dim))
         self._clouds[c.rounds] = x
         return RoundsResult(plans, est, ens, x, int(2 * len(est.pair_point)), used)
 

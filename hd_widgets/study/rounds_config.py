@@ -48,6 +48,8 @@ class RoundsConfig:
                                        # LONG_SCHEDULE_PAIRS if that comes first; None: from
                                        # LONG_SCHEDULE_PAIRS only, as every round-planning
                                        # fit (docs/method.md, "Rounds")
+    plan_long_per_dim: float | None = None  # the same rule for the round-planning fits
+                                       # (None: LONG_SCHEDULE_PAIRS only; docs/budget.md)
     home_beyond_reach: bool = True     # sample with the pull home where no rating reaches
                                        # (hd_widgets.method.far.home_beyond_reach)
     round_networks: int = 1            # networks fitted between rounds
@@ -73,11 +75,12 @@ class RoundsConfig:
         if self.start_schedule not in ("short", "score"):
             raise ValueError(f"start_schedule must be 'short' or 'score', "
                              f"got {self.start_schedule!r}")
-        per = self.final_long_per_dim
-        if per is not None and (isinstance(per, bool) or not isinstance(per, (int, float))
-                                or not 0 < per < float("inf")):
-            raise ValueError(f"final_long_per_dim must be a positive number of rated pairs "
-                             f"per dimension, or None, got {per!r}")
+        for name in ("final_long_per_dim", "plan_long_per_dim"):
+            per = getattr(self, name)
+            if per is not None and (isinstance(per, bool) or not isinstance(per, (int, float))
+                                    or not 0 < per < float("inf")):
+                raise ValueError(f"{name} must be a positive number of rated pairs "
+                                 f"per dimension, or None, got {per!r}")
         if not (isinstance(self.spread, (int, float)) and 0 < self.spread < float("inf")):
             raise ValueError(f"spread must be a positive number, got {self.spread!r}")
         if not (isinstance(self.min_ess, (int, float)) and 0 <= self.min_ess <= 1):
