@@ -162,3 +162,25 @@ def test_resampled_starts_refuse_when_few_proposals_carry_the_mass():
         resampled_starts(narrow, data, 100, min_ess=0.25, seed=0)
     assert 0 < err.value.ess < 0.01
     assert resampled_starts(narrow, data, 100, seed=0).shape == (100, 3)   # min_ess=0: it goes on
+
+
+def test_denoise_is_tweedies_mean_given_the_last_steps_noise():
+    """For N(mu, I) the score is mu - x, so x + noise^2 alpha s(x) is known in closed form;
+    the chain's own variance under these steps is 1 / (1 - alpha / 4), and the denoised
+    particles' is (1 - alpha)^2 times it: a little narrower than the density."""
+    mu = np.array([0.5, -1.0, 2.0])
+    f = gaussian_score(mu, np.eye(3))
+    x0 = np.random.default_rng(0).normal(size=(6000, 3))
+    for noise, alpha in ((1.0, 0.05), (0.5, 0.02)):
+        plain = langevin(f, x0, alpha=alpha, n_steps=300, noise=noise, seed=3, record_every=100)
+        den = langevin(f, x0, alpha=alpha, n_steps=300, noise=noise, seed=3, record_every=100,
+                       chunk=1000, denoise=True)
+        c = noise ** 2 * alpha
+        np.testing.assert_allclose(den.samples, plain.samples + c * (mu - plain.samples),
+                                   atol=1e-5)
+        np.testing.assert_array_equal(den.trajectory, plain.trajectory)   # the chain's own
+    v = np.var(langevin(f, x0, alpha=0.05, n_steps=300, seed=3, denoise=True).samples, axis=0)
+    np.testing.assert_allclose(v, (1 - 0.05) ** 2 / (1 - 0.05 / 4), rtol=0.06)
+    still = langevin(f, x0, n_steps=20, noise=0.0, seed=3)
+    np.testing.assert_array_equal(langevin(f, x0, n_steps=20, noise=0.0, seed=3,
+                                           denoise=True).samples, still.samples)

@@ -167,6 +167,18 @@ def test_a_round_is_deterministic_given_the_store_and_the_seed(tmp_path, space):
                 rounds_figure(RoundsStudy(fresh, space.points, RoundsConfig(**SMALL)))
         assert res.samples.shape == (300, 2) and np.isfinite(res.samples).all()
         np.testing.assert_array_equal(study.fit().samples, res.samples)     # a fit is seeded
+        # denoise: the same chains, their last step's noise taken out with the fit's own score
+        import torch
+        from hd_widgets.method.far import home_beyond_reach
+        raw, den = (RoundsStudy(store, space.points, RoundsConfig(**SMALL, denoise=v)).fit()
+                    for v in (False, True))
+        score = home_beyond_reach(raw.network.score_fn(), raw.estimate)
+        step = score(torch.as_tensor(raw.samples, dtype=torch.float32)).numpy()
+        np.testing.assert_allclose(den.samples, raw.samples + RoundsConfig().alpha * step,
+                                   atol=1e-5)
+        assert not np.allclose(den.samples, raw.samples)
+        with pytest.raises(ValueError, match="denoise must be True or False"):
+            RoundsConfig(denoise="yes")
         # where the chains start is a named choice, and the fit says which it used
         assert res.start in ("data", "resampled") and f"start={res.start!r}" in repr(res)
         for start in ("data", "resampled"):

@@ -201,7 +201,8 @@ class RoundsStudy:
                                   "spread": c.spread, "min_ess": c.min_ess,
                                   "start_schedule": c.start_schedule,
                                   "final_long_per_dim": c.final_long_per_dim,
-                                  "plan_long_per_dim": c.plan_long_per_dim}}
+                                  "plan_long_per_dim": c.plan_long_per_dim,
+                                  "denoise": c.denoise}}
         plan = replace(plan, config={**plan.config, **extra})
         return plan.per_rater(self.shared) if self.shared else plan
 
@@ -222,13 +223,14 @@ class RoundsStudy:
     def fit_rounds(self, names: list[str], *, max_rating_id: int | None, networks: int,
                    seed: list[int], raters=None, particles: int | None = None,
                    start: str | None = None, long_from: float | None = None,
+                   denoise: bool = False,
                    stages=None) -> tuple[Estimate, ScoreEnsemble, np.ndarray, str]:
         """:func:`~hd_widgets.study.rounds_fit.fit_rounds` on this study's store, data and
         config: (estimate, networks, Langevin particles (n, d), the start used)."""
         return fit_rounds(self.store, self.data, self.config, names,
                           max_rating_id=max_rating_id, networks=networks, seed=seed,
                           raters=raters, particles=particles, start=start,
-                          long_from=long_from, stages=stages)
+                          long_from=long_from, denoise=denoise, stages=stages)
 
     def _long_from(self, per_dim: float | None) -> float | None:
         """Rated pairs from which a fit trains on the long schedule (None: as
@@ -297,14 +299,16 @@ class RoundsStudy:
         Langevin samples (``particles``, default the config's), the chains started as the
         config's ``start`` says (:attr:`RoundsResult.start` tells which was used). The
         networks train on the long schedule from ``final_long_per_dim`` rated pairs per
-        dimension; the starts are placed as ``start_schedule`` says."""
+        dimension; the starts are placed as ``start_schedule`` says; with ``denoise``
+        the samples are the chains' last step without its noise (Tweedie's mean)."""
         c = self.config
         plans = self.plans()
         n = c.final_networks if networks is None else networks
         est, ens, x, used = self.fit_rounds([p.name for p in plans], max_rating_id=None, networks=n,
                                       seed=[c.seed if seed is None else seed, 99], raters=raters,
                                       particles=particles, stages=stages,
-                                      long_from=self._long_from(c.final_long_per_dim))
+                                      long_from=self._long_from(c.final_long_per_dim),
+                                      denoise=c.denoise)
         self._clouds[c.rounds] = x
         return RoundsResult(plans, est, ens, x, int(2 * len(est.pair_point)), used)
 

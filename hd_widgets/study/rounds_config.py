@@ -50,6 +50,10 @@ class RoundsConfig:
                                        # fit (docs/method.md, "Rounds")
     plan_long_per_dim: float | None = None  # the same rule for the round-planning fits
                                        # (None: LONG_SCHEDULE_PAIRS only; docs/budget.md)
+    denoise: bool = True               # the final fit's samples: the chains' last step
+                                       # without its noise, x + alpha s(x) (Tweedie's mean;
+                                       # docs/method.md, "The last step's noise"); the
+                                       # round-planning chains keep theirs
     home_beyond_reach: bool = True     # sample with the pull home where no rating reaches
                                        # (hd_widgets.method.far.home_beyond_reach)
     round_networks: int = 1            # networks fitted between rounds
@@ -70,6 +74,9 @@ class RoundsConfig:
                 f"of shares {[round(s, 2) for s in self.shares]}: each round needs at least "
                 f"{2 * MIN_ROUND_PAIRS} ratings ({MIN_ROUND_PAIRS} pairs); give at least "
                 f"{self.min_budget()} ratings or fewer rounds (shares=(1,) is the fixed plan)")
+        for name in ("denoise", "home_beyond_reach"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.start not in ("auto", "resampled", "data"):
             raise ValueError(f"start must be 'auto', 'resampled' or 'data', got {self.start!r}")
         if self.start_schedule not in ("short", "score"):

@@ -57,7 +57,7 @@ class RoundsResult:
 def fit_rounds(store, data: np.ndarray, config: RoundsConfig, names: list[str], *,
                max_rating_id: int | None, networks: int, seed: list[int], raters=None,
                particles: int | None = None, start: str | None = None,
-               long_from: float | None = None,
+               long_from: float | None = None, denoise: bool = False,
                stages=None) -> tuple[Estimate, ScoreEnsemble, np.ndarray, str]:
     """Estimate, networks and Langevin particles (n, d) on the ratings of rounds ``names``
     of ``store`` (of ids up to ``max_rating_id``; of ``raters`` only, if given), for the
@@ -67,7 +67,9 @@ def fit_rounds(store, data: np.ndarray, config: RoundsConfig, names: list[str], 
     steps), or ``"auto"`` (resampled when the proposals' effective share is at least
     ``min_ess``); the last item returned says which start was used. ``long_from``: the
     networks train on the long schedule from this many rated pairs (None: as
-    :meth:`~hd_widgets.method.network.ScoreNetConfig.for_estimate` decides). ``stages``
+    :meth:`~hd_widgets.method.network.ScoreNetConfig.for_estimate` decides). ``denoise``:
+    the particles returned are the Tweedie mean given the last step's noise
+    (:func:`~hd_widgets.method.sampling.langevin`). ``stages``
     wraps the three steps as in :func:`~hd_widgets.study.pipeline.run_pipeline`."""
     c = config
     seconds: dict[str, float] = {}
@@ -92,9 +94,9 @@ def fit_rounds(store, data: np.ndarray, config: RoundsConfig, names: list[str], 
             if c.home_beyond_reach:
                 score = home_beyond_reach(score, est)
             try:
-                x = langevin(score, x0, alpha=c.alpha, seed=s, **run).samples
+                x = langevin(score, x0, alpha=c.alpha, seed=s, denoise=denoise, **run).samples
             except LangevinDivergence:       # keep the particles; the far ones are dropped
-                x = langevin(score, x0, alpha=c.alpha, seed=s,
+                x = langevin(score, x0, alpha=c.alpha, seed=s, denoise=denoise,
                              max_norm=float("inf"), **run).samples
     return est, ens, x, used
 
