@@ -86,7 +86,5 @@ def train_ensemble(est: Estimate, n: int = 3, *, seed: int = 0,
     if int(n) != n or n < 1:
         raise ValueError(f"n (networks) must be a whole number >= 1, got {n!r}")
     base = ScoreNetConfig.for_estimate(est) if config is None else config
-    if base.d != est.d:
-        raise ValueError(f"config.d={base.d} but the estimate has d={est.d}")
     nets = [ScoreNet(base.with_(seed=seed + i)) for i in range(int(n))]
     return ScoreEnsemble(fit_networks(nets, est, progress=progress))   # in one loop

@@ -211,7 +211,7 @@ def fit_networks(nets: Sequence[ScoreNet], est: Estimate,
     nets = list(nets)
     cs = _configs(nets, configs)
     c = cs[0]
-    if c.d != est.d or nets[0].config.d != est.d:
+    if c.d != est.d:                 # _configs: the networks' d is the config's
         raise ValueError(f"config.d={c.d} but the estimate has d={est.d}")
     if c.eps != est.options.eps:
         warnings.warn(f"network eps={c.eps} differs from the estimate's eps={est.options.eps}: "
