@@ -42,6 +42,19 @@ def test_a_budget_too_small_for_the_rounds_is_refused_clearly(budget):
     RoundsConfig(budget=RoundsConfig().min_budget())          # the figure it gives works
 
 
+def test_a_study_opened_again_with_other_sizes_is_refused(tmp_path, space):
+    with RatingsStore(tmp_path / "s.sqlite") as store:
+        RoundsStudy(store, space.points, RoundsConfig(**SMALL)).close()
+        for change in (dict(budget=100), dict(shares=(0.5, 0.25, 0.25)), dict(shares=(1,))):
+            with pytest.raises(ValueError, match="was started with budget=80"):
+                RoundsStudy(store, space.points, RoundsConfig(**{**SMALL, **change}))
+        # the same shares in other units are the same study; another name is another study
+        RoundsStudy(store, space.points, RoundsConfig(**SMALL, shares=(4, 3, 3))).close()
+        RoundsStudy(store, space.points, RoundsConfig(**{**SMALL, "budget": 100}),
+                    name="other").close()
+        assert sorted(store.plan_names()) == ["other-r0", "study-r0"]
+
+
 def test_the_start_of_the_chains_is_a_named_choice():
     assert RoundsConfig().start == "auto" and RoundsConfig(start="resampled").refine_steps == 100
     with pytest.raises(ValueError, match="start must be 'auto', 'resampled' or 'data'"):
