@@ -736,8 +736,13 @@ def test_a_network_from_a_handful_of_ratings_warns():
     data, plan, pairs = _rated_plan()
     few = PairRatings(pairs.periphery[:2], pairs.pair[:2], pairs.plus[:2], pairs.minus[:2])
     est = from_plan(plan, few, data)
-    with pytest.warns(UserWarning, match="from only 2 rated pair"):
-        train(est, progress=False)
+    from hd_widgets.method.ensemble import train_ensemble
+    # each way in names the caller's own line, however deep the package's training loop
+    for fit in (lambda: train(est, progress=False),
+                lambda: train_ensemble(est, 2, progress=False)):
+        with pytest.warns(UserWarning, match="from only 2 rated pair") as caught:
+            fit()
+        assert [Path(w.filename).name for w in caught] == [Path(__file__).name]
 
 
 @pytest.mark.parametrize("kwargs, message", [

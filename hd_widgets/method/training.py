@@ -25,6 +25,8 @@ networks (an ensemble's) in one loop, each exactly as it would train alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+import sys
 from typing import Sequence
 import warnings
 
@@ -177,6 +179,19 @@ class _Stacked:
                 n.head_g.bias.copy_(self.bh[e, 0, 1:])
 
 
+_PACKAGE = str(Path(__file__).resolve().parent.parent)
+
+
+def _warn_caller(message: str) -> None:
+    """A UserWarning that names the first line outside hd_widgets that led here (train,
+    train_ensemble, a study's fit: each reaches the training loop at its own depth).
+    Written out because ``warnings.warn(skip_file_prefixes=...)`` needs Python 3.12."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, UserWarning, stacklevel=level)
+
+
 def fit_network(net: ScoreNet, est: Estimate, config: ScoreNetConfig | None = None, *,
                 progress: bool = True) -> ScoreNet:
     """Train ``net`` on ``est`` with the schedule of ``config`` (default ``net.config``);
@@ -214,12 +229,12 @@ def fit_networks(nets: Sequence[ScoreNet], est: Estimate,
     if c.d != est.d:                 # _configs: the networks' d is the config's
         raise ValueError(f"config.d={c.d} but the estimate has d={est.d}")
     if c.eps != est.options.eps:
-        warnings.warn(f"network eps={c.eps} differs from the estimate's eps={est.options.eps}: "
-                      "the score g / max(D, eps) then does not match its target", stacklevel=3)
+        _warn_caller(f"network eps={c.eps} differs from the estimate's eps={est.options.eps}: "
+                     "the score g / max(D, eps) then does not match its target")
     if len(est.pair_point) < FEW_PAIRS:
-        warnings.warn(f"training the score network from only {len(est.pair_point)} rated pair(s): "
-                      "its field will say little beyond those points; rate more pages "
-                      f"(at least {FEW_PAIRS} pairs) before trusting it", stacklevel=3)
+        _warn_caller(f"training the score network from only {len(est.pair_point)} rated "
+                     "pair(s): its field will say little beyond those points; rate more pages "
+                     f"(at least {FEW_PAIRS} pairs) before trusting it")
     E = len(nets)
     gens = [torch.Generator().manual_seed(ci.seed) for ci in cs]
     ts = [training_data(est, ci, g) for ci, g in zip(cs, gens)]
