@@ -3,16 +3,15 @@
 The rater id is a trait; every change (typed into the card's "Rater id" box or set from
 code) takes one path: it is stripped, checked by the store
 (:func:`~hd_widgets.widgets.checks.rater_problem`) and resumes that rater's next page; an
-empty or refused id is refused with a message and the old one kept. Whose submission a
-page is: a page this rater answered elsewhere (another tab, widget or kernel) is noticed
-when Submit or Skip is refused, and the page moves on instead of sticking; what Undo may
-take back is :class:`~hd_widgets.widgets.ownership.OwnSubmissions`.
+empty or refused id is refused with a message and the old one kept. A page this rater
+answered elsewhere (another tab, widget or kernel) moves on when Submit or Skip is refused
+(:class:`~hd_widgets.widgets.paging.PlanPaging`); what Undo may take back is
+:class:`~hd_widgets.widgets.ownership.OwnSubmissions`.
 """
 from __future__ import annotations
 
 from traitlets import HasTraits, TraitError, Unicode, observe, validate
 
-from ..ratings.plan import Query
 from .checks import rater_problem
 
 __all__ = ["RaterIdentity"]
@@ -22,8 +21,7 @@ class RaterIdentity(HasTraits):
     """The identity part of the rating page: the ``rater`` trait and its one path.
 
     Part of :class:`~hd_widgets.widgets.rating.RatingWidget`, whose ``store``, ``plan``,
-    rater box (``_rater_box``), status line (``_say``) and paging (``_start``, ``_load``,
-    ``_next_page``, ``_done``) it uses, and of
+    rater box (``_rater_box``), status line (``_say``) and ``_start`` it uses, and of
     :class:`~hd_widgets.widgets.evaluation.EvaluationWidget` (the ``rater`` trait and its
     check; no box, its own ``_start``).
     """
@@ -58,11 +56,3 @@ class RaterIdentity(HasTraits):
             return                                # refused: the status line says why
         if self._rater_box.value != self.rater:
             self._rater_box.value = self.rater    # shown stripped
-
-    def _move_on(self, q: Query, what: str) -> None:
-        """``q`` was answered elsewhere (another tab or kernel): go to the next page."""
-        self._done.add(q.index)
-        self._load(self._next_page(),
-                   f"{what}: query #{q.index + 1} was already answered as {self.rater} "
-                   "elsewhere (another tab, widget or kernel), so this page's ratings were not "
-                   "stored; here is the next page.", kind="error")

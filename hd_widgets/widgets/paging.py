@@ -33,6 +33,15 @@ class PlanPaging:
         a study in rounds moves on to the next round here."""
         return self.store.next_query(self.plan.name, self.rater if rater is None else rater)
 
+    def _move_on(self, q: Query, what: str) -> None:
+        """``q`` was answered elsewhere (another tab, widget or kernel), so Submit or Skip
+        was refused: go to the next page instead of sticking on this one."""
+        self._done.add(q.index)
+        self._load(self._next_page(),
+                   f"{what}: query #{q.index + 1} was already answered as {self.rater} "
+                   "elsewhere (another tab, widget or kernel), so this page's ratings were not "
+                   "stored; here is the next page.", kind="error")
+
     def _start(self, rater: str) -> None:
         """Show ``rater``'s next page (resume), or wait for a rater id if ``rater`` is ""."""
         self._rater_box.value = rater
