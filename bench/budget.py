@@ -12,7 +12,9 @@ One process runs, for d = 2 and d = 5 and budgets of about 200, 500 and 1000 rat
              else from the real data; that D from networks on the short schedule; the
              samples the chains' last step without its noise), rated through a real
              ratings store; ``hd-rounds-data`` and ``hd-rounds-resampled`` (on request) start
-             every chain one way;
+             every chain one way, ``hd-rounds-long-planning`` plans the rounds on the final
+             fit's long-schedule rule, ``hd-rounds-share50`` gives round 0 half the
+             budget (50/25/25 %);
 - grid       the same budget rated directly on a grid, sampled from its thresholded map;
 - aepsych    AEPsych's level-set estimation (a Gaussian-process model of the acceptable
              region with its adaptive acquisition) given the same budget and sampled from
@@ -47,7 +49,8 @@ import numpy as np
 METHODS = ["hd-fixed", "hd-rounds", "grid", "aepsych", "floor"]
 # on request (--methods): the same study with every chain started one way (hd-rounds: "auto")
 EXTRA = ["hd-rounds-data", "hd-rounds-resampled",
-         "hd-rounds-long-planning"]   # and the round-planning fits on the final fit's schedule rule
+         "hd-rounds-long-planning",   # and the round-planning fits on the final fit's schedule rule
+         "hd-rounds-share50"]         # and round 0 at half the budget (50/25/25 %)
 SAMPLES = 5000          # each method's samples
 EXACT = 20_000          # exact samples of p_H per seed (--exact)
 
@@ -93,6 +96,8 @@ def job(d: int, budget: int, seed: int, method: str, exact: int = EXACT) -> dict
             config = RoundsConfig(budget=budget, seed=seed)
             if method == "hd-rounds-long-planning":
                 config = config.with_(plan_long_per_dim=config.final_long_per_dim)
+            elif method == "hd-rounds-share50":
+                config = config.with_(shares=(0.5, 0.25, 0.25))
             elif method != "hd-rounds":
                 config = config.with_(start=method.removeprefix("hd-rounds-"))
             study = RoundsStudy(store, data, config)
@@ -154,7 +159,8 @@ def main() -> None:
             for s in range(args.seeds) if not (m == "floor" and b != args.budgets[0])]
     # the slowest first, so the two workers finish together
     order = {"hd-rounds": 0, "hd-rounds-data": 0, "hd-rounds-resampled": 0,
-             "hd-rounds-long-planning": 0, "aepsych": 1, "hd-fixed": 2, "floor": 3, "grid": 4}
+             "hd-rounds-long-planning": 0, "hd-rounds-share50": 0,
+             "aepsych": 1, "hd-fixed": 2, "floor": 3, "grid": 4}
     jobs.sort(key=lambda j: (order[j[3]], -j[1]))
     with ProcessPoolExecutor(args.workers, initializer=_init) as pool:
         futures = {j: pool.submit(job, *j, args.exact) for j in jobs}
