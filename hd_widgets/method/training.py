@@ -25,7 +25,7 @@ networks (an ensemble's) in one loop, each exactly as it would train alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+import os
 import sys
 from typing import Sequence
 import warnings
@@ -179,7 +179,8 @@ class _Stacked:
                 n.head_g.bias.copy_(self.bh[e, 0, 1:])
 
 
-_PACKAGE = str(Path(__file__).resolve().parent.parent)
+# hd_widgets/ as this module's own path spells it (so as every module's frames spell it)
+_PACKAGE = os.path.dirname(os.path.dirname(__file__)) + os.sep
 
 
 def _warn_caller(message: str) -> None:

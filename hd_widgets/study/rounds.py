@@ -102,26 +102,25 @@ class RoundsStudy:
         self._pending: dict[int, Future] = {}
         self._clouds: dict[int, np.ndarray] = {}   # rounds rated -> the model's particles then
         if self.name + "-r0" not in self.store.plan_names():
-            self._store(self._round_zero())
+            first = self._store(self._round_zero())    # another process's, if it stored first
         else:
-            self._check_sizes(self.store.plan(self.plan_name(0)))
+            first = self.store.plan(self.plan_name(0))
+        self._check_sizes(first)
 
     def _check_sizes(self, first: QueryPlan) -> None:
         """A study opened again must size its rounds as it was first sized: its budget and
         shares decide every later round's pages, so a change would mix two studies."""
         stored = first.config.get("study_config", {})
-        ours = {"budget": self.config.budget, "shares": list(self.config.shares)}
-        theirs = {k: stored[k] for k in ours if k in stored}
-        same = {"budget": lambda a, b: a == b,
-                "shares": lambda a, b: len(a) == len(b) and np.allclose(a, b)}
-        if not all(same[k](theirs[k], ours[k]) for k in theirs):
+        if not {"budget", "shares"} <= stored.keys():      # stored before they were kept
+            return
+        theirs = RoundsConfig(budget=stored["budget"], shares=tuple(stored["shares"]))
+        if theirs.sizes() != self.config.sizes():
             raise ValueError(
                 f"the study {self.name!r} in this store was started with "
-                f"budget={theirs.get('budget')}, shares="
-                f"{[round(x, 3) for x in theirs.get('shares', [])]}; these settings give "
-                f"budget={ours['budget']}, shares={[round(x, 3) for x in ours['shares']]}. "
-                f"Open it with the settings it was started with, or give the new study "
-                f"another name")
+                f"budget={theirs.budget}, shares={[round(x, 3) for x in theirs.shares]}; "
+                f"these settings give budget={self.config.budget}, "
+                f"shares={[round(x, 3) for x in self.config.shares]}. Open it with the "
+                f"settings it was started with, or give the new study another name")
 
     # ------------------------------------------------------------------ the rounds
     def plan_name(self, k: int) -> str:
