@@ -246,7 +246,7 @@ def test_beyond_the_reach_of_the_ratings_the_score_is_the_pull_home(d):
     blend between; and Langevin with an outward field no longer runs away."""
     import torch
     from scipy.spatial import cKDTree
-    from hd_widgets.method.far import home_beyond_reach, rated_reach
+    from hd_widgets.method.far import home_beyond_reach, rated_reach, within_reach
     from hd_widgets.method.sampling import LangevinDivergence, langevin
     data = np.random.default_rng(3).normal(size=(30, d))
     lis = SimulatedListener.from_data(data, seed=0)
@@ -273,6 +273,9 @@ def test_beyond_the_reach_of_the_ratings_the_score_is_the_pull_home(d):
     beta = (dist[mid] - reach) / est.sigma_p
     np.testing.assert_allclose(got[mid], (1 - beta)[:, None] * 3.0 * y[mid] + beta[:, None] * home[mid],
                                rtol=1e-4, atol=1e-4)
+    kept = within_reach(est)(y)                        # the same blend, as a weight
+    assert (kept[inside] == 1).all() and (kept[outside] == 0).all()
+    np.testing.assert_allclose(kept[mid], 1 - beta, rtol=1e-12)
     # the outward field alone diverges; with the pull home beyond the reach it stays in the space
     run = langevin(score, data, n=500, n_steps=500, alpha=0.01, seed=0, max_norm=float("inf")).samples
     assert np.isfinite(run).all() and tree.query(run)[0].max() < reach + 2 * est.sigma_p

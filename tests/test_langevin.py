@@ -164,6 +164,32 @@ def test_resampled_starts_refuse_when_few_proposals_carry_the_mass():
     assert resampled_starts(narrow, data, 100, seed=0).shape == (100, 3)   # min_ess=0: it goes on
 
 
+@pytest.mark.parametrize("d", [2, 5])
+def test_truncated_weights_make_the_starts_and_their_effective_share_steady(d):
+    """A D wider than the proposal (a Gaussian of variance 9 against a kernel density of
+    about 2) gives importance weights of infinite variance: a few proposals in the
+    kernel's tail carry the draw, so many starts pile on one point, and the effective share
+    is small and (d = 2) swings with the proposal draw. Capped weights (truncated
+    importance sampling) keep it steady; min_ess=1 makes every draw report its share."""
+    data = np.random.default_rng(0).normal(size=(60, d))
+    wide = lambda x: np.exp(-0.5 * (x ** 2).sum(1) / 9.0)
+
+    def share(truncate, seed):
+        with pytest.raises(ThinProposals) as err:
+            resampled_starts(wide, data, 100, min_ess=1.0, truncate=truncate, seed=seed)
+        return err.value.ess
+
+    def most_repeated(truncate):
+        x = resampled_starts(wide, data, 4000, truncate=truncate, seed=0)
+        return np.unique(x, axis=0, return_counts=True)[1].max()
+
+    raw = np.array([share(False, s) for s in range(8)])
+    capped = np.array([share(True, s) for s in range(8)])
+    assert (capped >= raw).all() and capped.min() > 3 * raw.min()
+    assert capped.max() < 3 * capped.min()
+    assert most_repeated(False) > 100 and most_repeated(True) < 40      # of 4000 starts
+
+
 def test_denoise_is_tweedies_mean_given_the_last_steps_noise():
     """For N(mu, I) the score is mu - x, so x + noise^2 alpha s(x) is known in closed form;
     the chain's own variance under these steps is 1 / (1 - alpha / 4), and the denoised

@@ -90,6 +90,34 @@ def test_resampled_starts_are_placed_by_networks_on_the_short_schedule():
 
 
 
+@pytest.mark.parametrize("d", [2, 5])
+def test_resampled_starts_stay_within_the_reach_of_the_ratings(d):
+    """A D head that stays high far from every rated point (an untrained one's is about
+    0.6 everywhere) draws resampled starts out there, where the proposal is thin and each
+    weight large; weighted by within_reach, as the chains' score is blended home there,
+    no start lies a width beyond the reach. Without the estimate, or with
+    home_beyond_reach off, the starts are drawn from the network's D alone."""
+    from scipy.spatial import cKDTree
+    from hd_widgets.method.ensemble import train_ensemble
+    from hd_widgets.method.far import rated_reach
+    from hd_widgets.method.network import ScoreNetConfig
+    from hd_widgets.study.rounds_fit import chain_starts
+    from test_network import gaussian_estimate      # pytest puts tests/ on sys.path
+    est = gaussian_estimate(d, P=200)
+    ens = train_ensemble(est, 2, seed=5, config=ScoreNetConfig.for_estimate(est, steps=3))
+    data = np.unique(est.anchor, axis=0)
+    config = RoundsConfig(budget=200, spread=3.0)              # proposals well past the reach
+    far = rated_reach(est) + est.sigma_p
+    beyond = {}
+    for key, e, c in (("within", est, config), ("no estimate", None, config),
+                      ("off", est, config.with_(home_beyond_reach=False))):
+        x0, run, used = chain_starts(ens, data, c, 2000, "resampled", seed=0, est=e)
+        assert used == "resampled" and run == {"n_steps": config.refine_steps}
+        beyond[key] = float(np.mean(cKDTree(data).query(x0)[0] > far))
+    assert beyond["within"] == 0.0
+    assert beyond["no estimate"] == beyond["off"] > 0.1
+
+
 def test_the_final_fit_trains_on_the_long_schedule_from_enough_pairs_per_dimension(
         tmp_path, space):
     """The study's final networks train on the long schedule from ``final_long_per_dim``

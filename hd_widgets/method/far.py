@@ -8,9 +8,13 @@ for a point nobody rated, far from every voice (D = 0, so only the pull home is 
 - the far prior (``ScoreNetConfig.far_prior``, off by default) trains the network on it:
   :func:`far_points` draws such points and that target;
 - :func:`home_beyond_reach` uses it in place of the network's score where no rating
-  reaches, when sampling (a study in rounds does, ``RoundsConfig.home_beyond_reach``).
+  reaches, when sampling (a study in rounds does, ``RoundsConfig.home_beyond_reach``);
+  :func:`within_reach` is the same blend as a weight, which keeps resampled starts off
+  the network's D out there.
 """
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -18,7 +22,7 @@ from scipy.spatial import cKDTree
 from .estimation import Estimate, pull
 from .score import ScoreFn, score_from_heads
 
-__all__ = ["far_points", "home_beyond_reach", "rated_reach"]
+__all__ = ["far_points", "home_beyond_reach", "rated_reach", "within_reach"]
 
 
 def far_points(est: Estimate, n: int, seed: int | np.random.Generator | None = 0,
@@ -71,6 +75,36 @@ def _anchors(est: Estimate) -> np.ndarray:
     return np.unique(est.anchor, axis=0)
 
 
+def _reach_and_width(est: Estimate, width: float | None, quantile: float) -> tuple[float, float]:
+    """Where the blend into the pull home starts (:func:`rated_reach`) and how wide it is."""
+    width = float(est.sigma_p if width is None else width)
+    if not width > 0:
+        raise ValueError(f"width must be > 0, got {width!r}")
+    return rated_reach(est, quantile), width
+
+
+def within_reach(est: Estimate, *, width: float | None = None,
+                 quantile: float = 0.99) -> Callable[[np.ndarray], np.ndarray]:
+    """How much of the network's field :func:`home_beyond_reach` keeps at a point, as a
+    function (m, d) -> (m,): 1 within :func:`rated_reach` of the nearest datum, 0 from one
+    ``width`` (default sigma_p) beyond it, linear between.
+
+    Weighting the network's D by it keeps importance-resampled starts
+    (:func:`~hd_widgets.method.sampling.resampled_starts`) off the far tail of the
+    proposal, where nobody rated, the D head extrapolates (a sigmoid never quite reaches
+    0) and a proposal of density e^-20 with D = 0.01 would outweigh thousands near the
+    voices.
+    """
+    reach, width = _reach_and_width(est, width, quantile)
+    tree = cKDTree(_anchors(est))
+
+    def weight(x: np.ndarray) -> np.ndarray:
+        dmin = tree.query(np.asarray(x, dtype=np.float64))[0]
+        return 1.0 - np.clip((dmin - reach) / width, 0.0, 1.0)
+
+    return weight
+
+
 def home_beyond_reach(score_fn: ScoreFn, est: Estimate, *, width: float | None = None,
                       quantile: float = 0.99) -> ScoreFn:
     """``score_fn`` where the ratings reach, and the pull home beyond it.
@@ -96,10 +130,7 @@ def home_beyond_reach(score_fn: ScoreFn, est: Estimate, *, width: float | None =
     """
     import torch
 
-    reach = rated_reach(est, quantile)
-    width = float(est.sigma_p if width is None else width)
-    if not width > 0:
-        raise ValueError(f"width must be > 0, got {width!r}")
+    reach, width = _reach_and_width(est, width, quantile)
     # the D = 0 score per unit of (x_n - x), from the estimate's own formulas
     unit = np.eye(1, est.d)
     home_target = pull(np.zeros(1), np.zeros((1, est.d)), unit, est.sigma_p, est.options)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..method.ensemble import ScoreEnsemble, train_ensemble
 from ..method.estimation import Estimate, from_store_plans
-from ..method.far import home_beyond_reach
+from ..method.far import home_beyond_reach, within_reach
 from ..method.network import ScoreNetConfig
 from ..method.sampling import LangevinDivergence, ThinProposals, langevin, resampled_starts
 from ..method.threads import torch_threads
@@ -89,7 +89,7 @@ def fit_rounds(store, data: np.ndarray, config: RoundsConfig, names: list[str], 
                                                                     **c.network))
             placing = start_networks(est, ens, c, start, seed=s)
         with timed(seconds, "sample", stages, f"Langevin, {n} particles"):
-            x0, run, used = chain_starts(placing, data, c, n, start, seed=s)
+            x0, run, used = chain_starts(placing, data, c, n, start, seed=s, est=est)
             score = ens.score_fn()
             if c.home_beyond_reach:
                 score = home_beyond_reach(score, est)
@@ -118,14 +118,23 @@ def start_networks(est: Estimate, ens: ScoreEnsemble, config: RoundsConfig, star
 
 
 def chain_starts(ens: ScoreEnsemble, data: np.ndarray, config: RoundsConfig, n: int,
-                 start: str, *, seed: int) -> tuple[np.ndarray, dict, str]:
+                 start: str, *, seed: int,
+                 est: Estimate | None = None) -> tuple[np.ndarray, dict, str]:
     """Where ``n`` chains start: (x0, the rest of langevin's arguments, "resampled" or
     "data"), resampled from ``ens``'s D around the real data ``data`` (N, d). "auto" falls
-    back to the data when the proposals are thin."""
+    back to the data when the proposals are thin. With ``est`` and
+    ``config.home_beyond_reach``, D is weighted by :func:`~hd_widgets.method.far.within_reach`:
+    the chains' target has no mass of the network's where no rating reaches, so neither
+    do their starts."""
     c = config
     if start != "data":
+        kept = within_reach(est) if est is not None and c.home_beyond_reach else None
+
+        def D(y: np.ndarray) -> np.ndarray:
+            return ens.predict(y)[0] if kept is None else ens.predict(y)[0] * kept(y)
+
         try:
-            x0 = resampled_starts(lambda y: ens.predict(y)[0], data, n, spread=c.spread,
+            x0 = resampled_starts(D, data, n, spread=c.spread,
                                   seed=seed, min_ess=c.min_ess if start == "auto" else 0.0)
             return x0, {"n_steps": c.refine_steps}, "resampled"
         except ThinProposals:      # "auto": too few proposals; the paper's start
