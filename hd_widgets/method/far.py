@@ -91,9 +91,9 @@ def within_reach(est: Estimate, *, width: float | None = None,
 
     Weighting the network's D by it keeps importance-resampled starts
     (:func:`~hd_widgets.method.sampling.resampled_starts`) off the far tail of the
-    proposal, where nobody rated, the D head extrapolates (a sigmoid never quite reaches
-    0) and a proposal of density e^-20 with D = 0.01 would outweigh thousands near the
-    voices.
+    proposal, where nobody rated and the D head extrapolates: a sigmoid never quite
+    reaches 0, and a small D over a tiny proposal density outweighs thousands of
+    proposals near the voices (docs/method.md, "Where the chains start").
     """
     reach, width = _reach_and_width(est, width, quantile)
     tree = cKDTree(_anchors(est))

@@ -131,7 +131,8 @@ def chain_starts(ens: ScoreEnsemble, data: np.ndarray, config: RoundsConfig, n: 
         kept = within_reach(est) if est is not None and c.home_beyond_reach else None
 
         def D(y: np.ndarray) -> np.ndarray:
-            return ens.predict(y)[0] if kept is None else ens.predict(y)[0] * kept(y)
+            d_y = ens.predict(y)[0]
+            return d_y if kept is None else d_y * kept(y)
 
         try:
             x0 = resampled_starts(D, data, n, spread=c.spread,
