@@ -31,7 +31,8 @@ about 1 %), ``variance_ratio`` the mean over seeds (p_H's own is about 2), ``esc
 particles that left the space, summed over seeds. Then ``paired`` lines: hd-rounds minus
 hd-fixed and minus grid, seed by seed, with 95 % t-intervals.
 Two worker processes with one torch thread each. ``--quick``: d = 2, budgets 200 and 500,
-3 seeds, no AEPsych.
+3 seeds, no AEPsych. ``--first-seed K`` runs seeds K, K + 1, ... instead of 0, 1, ...: a
+change chosen on the bench's own seeds is checked on others.
 """
 from __future__ import annotations
 
@@ -139,6 +140,9 @@ def _infos(rs: list[dict]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="seeds first-seed .. first-seed + seeds - 1 (other seeds than the "
+                         "bench's own, to check a change out of sample)")
     ap.add_argument("--budgets", type=int, nargs="+", default=[200, 500, 1000])
     ap.add_argument("--dims", type=int, nargs="+", default=[2, 5])
     ap.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS + EXTRA)
@@ -151,12 +155,13 @@ def main() -> None:
         args.seeds, args.budgets, args.dims = 3, [200, 500], [2]
         args.methods = [m for m in args.methods if m != "aepsych"]
     t_all = time.perf_counter()
-    print(f"settings: seeds={args.seeds} budgets={args.budgets} dims={args.dims} "
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    print(f"settings: seeds={seeds.start}-{seeds.stop - 1} budgets={args.budgets} dims={args.dims} "
           f"methods={args.methods} samples={SAMPLES} exact={args.exact} workers={args.workers} torch threads=1",
           flush=True)
     from hd_widgets.method.metrics import paired_difference
     jobs = [(d, b, s, m) for d in args.dims for b in args.budgets for m in args.methods
-            for s in range(args.seeds) if not (m == "floor" and b != args.budgets[0])]
+            for s in seeds if not (m == "floor" and b != args.budgets[0])]
     # the slowest first, so the two workers finish together
     order = {"hd-rounds": 0, "hd-rounds-data": 0, "hd-rounds-resampled": 0,
              "hd-rounds-long-planning": 0, "hd-rounds-share50": 0,
@@ -182,7 +187,7 @@ def main() -> None:
             rows = {}
             for m in args.methods:
                 key = (d, args.budgets[0] if m == "floor" else b)
-                rs = [results[(*key, s, m)] for s in range(args.seeds)]
+                rs = [results[(*key, s, m)] for s in seeds]
                 errors = [r["error"] for r in rs if "error" in r]
                 if errors:
                     print(f"budget d={d} ratings={b} method={m} unavailable: {errors[0]}", flush=True)
