@@ -105,7 +105,8 @@ def job(d: int, budget: int, seed: int, method: str, exact: int = EXACT) -> dict
             study.rate_with(rater)
             fit = study.fit(particles=SAMPLES)
             x = fit.samples
-            info = "final start: " + fit.start
+            info = "final start: " + fit.start + ("" if fit.placed_by is None
+                                                   else f", placed by the {fit.placed_by} D")
             study.close()
     elif method == "grid":
         from hd_widgets.method.grid import PerceptionMap

@@ -74,7 +74,7 @@ def test_resampled_starts_are_placed_by_networks_on_the_short_schedule():
     from hd_widgets.method.network import LONG_SCHEDULE_PAIRS, ScoreNetConfig
     from hd_widgets.study.rounds_fit import start_networks
     from test_network import gaussian_estimate      # pytest puts tests/ on sys.path
-    with pytest.raises(ValueError, match="start_schedule must be 'short' or 'score'"):
+    with pytest.raises(ValueError, match="start_schedule must be 'auto', 'short' or 'score'"):
         RoundsConfig(start_schedule="long")
     config = RoundsConfig(budget=200, network={"steps": 3})
     for pairs, trained in ((LONG_SCHEDULE_PAIRS - 1, False), (LONG_SCHEDULE_PAIRS, True)):
@@ -88,6 +88,46 @@ def test_resampled_starts_are_placed_by_networks_on_the_short_schedule():
     assert start_networks(est, ens, config.with_(start_schedule="score"), "resampled",
                           seed=5) is ens
 
+
+
+def test_the_auto_schedule_places_starts_by_the_score_where_its_proposals_carry_it():
+    """start_schedule="auto": the score's own networks place resampled starts where their
+    proposals' effective share reaches min_ess (nothing else is trained); below it the
+    short-schedule networks do, and "auto" starts still fall back to the data when those
+    are thin too. Where the score's networks are the short ones, they are used as they
+    are. The default is "auto"."""
+    from hd_widgets.method.ensemble import train_ensemble
+    from hd_widgets.method.network import LONG_SCHEDULE_PAIRS, ScoreNetConfig
+    from hd_widgets.method.sampling import ThinProposals
+    from hd_widgets.study.rounds_fit import chain_starts, place_starts
+    from test_network import gaussian_estimate      # pytest puts tests/ on sys.path
+    assert RoundsConfig().start_schedule == "auto"
+    est = gaussian_estimate(2, P=LONG_SCHEDULE_PAIRS)
+    data = np.unique(est.anchor, axis=0)
+    ens = train_ensemble(est, 2, seed=5, config=ScoreNetConfig.for_estimate(est, steps=3))
+    assert ens.config.lr == 1e-2                                   # the long schedule's
+    base = RoundsConfig(budget=200, network={"steps": 3})
+    # min_ess 0: any share will do; min_ess 1: none will (it needs D proportional to the kernel)
+    x0, run, used, by = place_starts(est, ens, data, base.with_(min_ess=0.0), 300, "auto", seed=1)
+    assert (used, by, run) == ("resampled", "score", {"n_steps": base.refine_steps})
+    same, *_ = chain_starts(ens, data, base.with_(min_ess=0.0), 300, "auto", seed=1, est=est)
+    np.testing.assert_array_equal(x0, same)                        # the score's own D
+    with pytest.raises(ThinProposals):
+        chain_starts(ens, data, base.with_(min_ess=1.0), 300, "auto", seed=1, est=est,
+                     min_ess=1.0)
+    x0, run, used, by = place_starts(est, ens, data, base.with_(min_ess=1.0), 300,
+                                     "resampled", seed=1)
+    assert (used, by) == ("resampled", "short")                    # thin: the short networks
+    x0, run, used, by = place_starts(est, ens, data, base.with_(min_ess=1.0), 300, "auto", seed=1)
+    assert (used, by) == ("data", None) and x0 is data and run["n_steps"] == base.steps
+    for schedule, placed in (("short", "short"), ("score", "score")):
+        *_, by = place_starts(est, ens, data, base.with_(min_ess=0.0, start_schedule=schedule),
+                              300, "auto", seed=1)
+        assert by == placed
+    short = train_ensemble(est, 2, seed=5, config=ScoreNetConfig.for_estimate(
+        est, schedule="short", steps=3))
+    *_, by = place_starts(est, short, data, base.with_(min_ess=0.0), 300, "auto", seed=1)
+    assert by == "score"                                           # already the short ones
 
 
 @pytest.mark.parametrize("d", [2, 5])
@@ -141,7 +181,7 @@ def test_the_final_fit_trains_on_the_long_schedule_from_enough_pairs_per_dimensi
             lr[per] = other.fit(particles=100).network.config.lr
             other.close()
         assert lr == {pairs / 2: 1e-2, pairs / 2 + 0.5: 3e-3, None: 3e-3}
-        est, ens, _, _ = study.fit_rounds([study.plan_name(0)], max_rating_id=None,
+        est, ens, _, _, _ = study.fit_rounds([study.plan_name(0)], max_rating_id=None,
                                           networks=1, seed=[0, 1])
         assert ens.config.lr == 3e-3                                 # a round's planning fit
         # each round's lineage says how its planning networks trained

@@ -242,9 +242,10 @@ class RoundsStudy:
                    seed: list[int], raters=None, particles: int | None = None,
                    start: str | None = None, long_from: float | None = None,
                    denoise: bool = False,
-                   stages=None) -> tuple[Estimate, ScoreEnsemble, np.ndarray, str]:
+                   stages=None) -> tuple[Estimate, ScoreEnsemble, np.ndarray, str, str | None]:
         """:func:`~hd_widgets.study.rounds_fit.fit_rounds` on this study's store, data and
-        config: (estimate, networks, Langevin particles (n, d), the start used)."""
+        config: (estimate, networks, Langevin particles (n, d), the start used, whose D
+        placed resampled starts)."""
         return fit_rounds(self.store, self.data, self.config, names,
                           max_rating_id=max_rating_id, networks=networks, seed=seed,
                           raters=raters, particles=particles, start=start,
@@ -263,7 +264,7 @@ class RoundsStudy:
                        "seed": [c.seed, k]}
         # the next round asks where this study's sampler goes (start="resampled": where the
         # model's D sends the chains; so a D head that overrates a region is rated there)
-        est, ens, x, used = self.fit_rounds([self.plan_name(j) for j in lineage["rounds"]],
+        est, ens, x, used, _ = self.fit_rounds([self.plan_name(j) for j in lineage["rounds"]],
                                       max_rating_id=lineage["max_rating_id"],
                                       networks=c.round_networks, seed=lineage["seed"],
                                       long_from=self._long_from(c.plan_long_per_dim))
@@ -322,13 +323,13 @@ class RoundsStudy:
         c = self.config
         plans = self.plans()
         n = c.final_networks if networks is None else networks
-        est, ens, x, used = self.fit_rounds([p.name for p in plans], max_rating_id=None, networks=n,
+        est, ens, x, used, placed_by = self.fit_rounds([p.name for p in plans], max_rating_id=None, networks=n,
                                       seed=[c.seed if seed is None else seed, 99], raters=raters,
                                       particles=particles, stages=stages,
                                       long_from=self._long_from(c.final_long_per_dim),
                                       denoise=c.denoise)
         self._clouds[c.rounds] = x
-        return RoundsResult(plans, est, ens, x, int(2 * len(est.pair_point)), used)
+        return RoundsResult(plans, est, ens, x, int(2 * len(est.pair_point)), used, placed_by)
 
     def close(self) -> None:
         """Stop the background planner (a plan being made is finished first)."""

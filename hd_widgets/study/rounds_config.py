@@ -36,10 +36,12 @@ class RoundsConfig:
                                        # proposals (min_ess), else the data (docs/method.md)
     min_ess: float = 0.25              # "auto": the effective share of proposals it needs
     refine_steps: int = 100            # Langevin steps after resampled starts
-    start_schedule: str = "short"      # the networks whose D places resampled starts:
+    start_schedule: str = "auto"       # the networks whose D places resampled starts:
                                        # "short" (trained on ScoreNetConfig's short schedule;
-                                       # the score's own when they are), or "score" (the
-                                       # score's networks; docs/method.md)
+                                       # the score's own when they are), "score" (the
+                                       # score's networks), or "auto": the score's where
+                                       # their proposals' effective share is at least
+                                       # min_ess, else "short" (docs/method.md)
     spread: float = 1.0                # resampled starts: proposal width (x the data's covariance)
     floor: float = 0.1                 # weight of rated-and-certain regions: (4 D (1 - D) + floor)
     final_long_per_dim: float | None = 50   # the final fit's networks train on the long
@@ -79,8 +81,8 @@ class RoundsConfig:
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.start not in ("auto", "resampled", "data"):
             raise ValueError(f"start must be 'auto', 'resampled' or 'data', got {self.start!r}")
-        if self.start_schedule not in ("short", "score"):
-            raise ValueError(f"start_schedule must be 'short' or 'score', "
+        if self.start_schedule not in ("auto", "short", "score"):
+            raise ValueError(f"start_schedule must be 'auto', 'short' or 'score', "
                              f"got {self.start_schedule!r}")
         for name in ("final_long_per_dim", "plan_long_per_dim"):
             per = getattr(self, name)

@@ -24,7 +24,7 @@ from ..method.threads import torch_threads
 from .pipeline import timed
 from .rounds_config import RoundsConfig
 
-__all__ = ["RoundsResult", "fit_rounds", "start_networks", "chain_starts"]
+__all__ = ["RoundsResult", "fit_rounds", "place_starts", "start_networks", "chain_starts"]
 
 
 @dataclass(repr=False)
@@ -39,6 +39,8 @@ class RoundsResult:
     samples : ndarray, shape (n, d)  Langevin samples.
     ratings : int                  ratings the fit used.
     start : str                    where the chains started: "data" or "resampled".
+    placed_by : str or None        whose D placed resampled starts: "score" (the score's
+                                   networks) or "short" (networks on the short schedule).
     """
 
     plans: list
@@ -47,25 +49,28 @@ class RoundsResult:
     samples: np.ndarray
     ratings: int
     start: str = "data"
+    placed_by: str | None = None
 
     def __repr__(self) -> str:
+        placed = "" if self.placed_by is None else f", placed_by={self.placed_by!r}"
         return (f"RoundsResult(rounds={len(self.plans)}, ratings={self.ratings}, "
                 f"networks={len(self.network)}, samples={self.samples.shape}, "
-                f"start={self.start!r})")
+                f"start={self.start!r}{placed})")
 
 
 def fit_rounds(store, data: np.ndarray, config: RoundsConfig, names: list[str], *,
                max_rating_id: int | None, networks: int, seed: list[int], raters=None,
                particles: int | None = None, start: str | None = None,
                long_from: float | None = None, denoise: bool = False,
-               stages=None) -> tuple[Estimate, ScoreEnsemble, np.ndarray, str]:
+               stages=None) -> tuple[Estimate, ScoreEnsemble, np.ndarray, str, str | None]:
     """Estimate, networks and Langevin particles (n, d) on the ratings of rounds ``names``
     of ``store`` (of ids up to ``max_rating_id``; of ``raters`` only, if given), for the
     real data ``data`` (N, d), seeded by ``seed``; in one torch thread, so the result does
     not depend on the machine's thread count. ``start`` (default: the config's): chains
     from the real data (``steps`` steps), or from resampled starts (``refine_steps``
     steps), or ``"auto"`` (resampled when the proposals' effective share is at least
-    ``min_ess``); the last item returned says which start was used. ``long_from``: the
+    ``min_ess``); the last two items returned say which start was used and whose D
+    placed resampled starts (:func:`place_starts`). ``long_from``: the
     networks train on the long schedule from this many rated pairs (None: as
     :meth:`~hd_widgets.method.network.ScoreNetConfig.for_estimate` decides). ``denoise``:
     the particles returned are the Tweedie mean given the last step's noise
@@ -87,9 +92,8 @@ def fit_rounds(store, data: np.ndarray, config: RoundsConfig, names: list[str], 
             ens = train_ensemble(est, networks, seed=s,
                                  config=ScoreNetConfig.for_estimate(est, schedule=schedule,
                                                                     **c.network))
-            placing = start_networks(est, ens, c, start, seed=s)
-        with timed(seconds, "sample", stages, f"Langevin, {n} particles"):
-            x0, run, used = chain_starts(placing, data, c, n, start, seed=s, est=est)
+        with timed(seconds, "sample", stages, f"chain starts and Langevin, {n} particles"):
+            x0, run, used, placed_by = place_starts(est, ens, data, c, n, start, seed=s)
             score = ens.score_fn()
             if c.home_beyond_reach:
                 score = home_beyond_reach(score, est)
@@ -98,35 +102,68 @@ def fit_rounds(store, data: np.ndarray, config: RoundsConfig, names: list[str], 
             except LangevinDivergence:       # keep the particles; the far ones are dropped
                 x = langevin(score, x0, alpha=c.alpha, seed=s, denoise=denoise,
                              max_norm=float("inf"), **run).samples
-    return est, ens, x, used
+    return est, ens, x, used, placed_by
+
+
+def place_starts(est: Estimate, ens: ScoreEnsemble, data: np.ndarray, config: RoundsConfig,
+                 n: int, start: str, *, seed: int) -> tuple[np.ndarray, dict, str, str | None]:
+    """Where ``n`` chains start, and whose D placed them: (x0, the rest of langevin's
+    arguments, "resampled" or "data", "score" / "short" / None). With
+    ``start_schedule="auto"`` the score's own networks place resampled starts where
+    their proposals' effective share is at least ``min_ess`` (their D then agrees with
+    the score the chains follow); where it is not, the networks of
+    :func:`start_networks` do, as with ``"short"`` (docs/method.md, "Where the chains
+    start")."""
+    c = config
+    placing = None
+    if start != "data" and c.start_schedule == "auto":
+        placing = start_networks(est, ens, c, start, seed=seed, train=False)
+        if placing is None:          # the score's networks are not the short ones: try theirs
+            try:
+                x0, run, used = chain_starts(ens, data, c, n, start, seed=seed, est=est,
+                                             min_ess=c.min_ess)
+                return x0, run, used, "score"
+            except ThinProposals:
+                pass
+    if placing is None:
+        placing = start_networks(est, ens, c, start, seed=seed)
+    x0, run, used = chain_starts(placing, data, c, n, start, seed=seed, est=est)
+    if used == "data":
+        return x0, run, used, None
+    return x0, run, used, "score" if placing is ens else "short"
 
 
 def start_networks(est: Estimate, ens: ScoreEnsemble, config: RoundsConfig, start: str, *,
-                   seed: int) -> ScoreEnsemble:
+                   seed: int, train: bool = True) -> ScoreEnsemble | None:
     """The networks whose D places resampled starts (``config.start_schedule``): trained
     on the short schedule, as many as ``ens`` and seeded alike; ``ens`` itself when it
     already is (or ``start_schedule="score"``, or chains that start from the data). The
     long schedule fits the score's shape best, but its D head rates unrated corners high,
     and resampling from it sends the starts there (docs/method.md, "Where the chains
-    start")."""
+    start"). ``train=False``: None where they would have to be trained."""
     if start == "data" or config.start_schedule == "score":
         return ens
     short = ScoreNetConfig.for_estimate(est, schedule="short", **config.network)
     if ens.config.with_(seed=short.seed) == short:
         return ens
-    return train_ensemble(est, len(ens), seed=seed, config=short)
+    return train_ensemble(est, len(ens), seed=seed, config=short) if train else None
 
 
 def chain_starts(ens: ScoreEnsemble, data: np.ndarray, config: RoundsConfig, n: int,
-                 start: str, *, seed: int,
-                 est: Estimate | None = None) -> tuple[np.ndarray, dict, str]:
+                 start: str, *, seed: int, est: Estimate | None = None,
+                 min_ess: float | None = None) -> tuple[np.ndarray, dict, str]:
     """Where ``n`` chains start: (x0, the rest of langevin's arguments, "resampled" or
     "data"), resampled from ``ens``'s D around the real data ``data`` (N, d). "auto" falls
     back to the data when the proposals are thin. With ``est`` and
     ``config.home_beyond_reach``, D is weighted by :func:`~hd_widgets.method.far.within_reach`:
     the chains' target has no mass of the network's where no rating reaches, so neither
-    do their starts."""
+    do their starts. ``min_ess``: ask for that effective share of the proposals and
+    raise :class:`~hd_widgets.method.sampling.ThinProposals` below it, in place of
+    falling back to the data."""
     c = config
+    strict = min_ess is not None
+    if not strict:
+        min_ess = c.min_ess if start == "auto" else 0.0
     if start != "data":
         kept = within_reach(est) if est is not None and c.home_beyond_reach else None
 
@@ -135,10 +172,10 @@ def chain_starts(ens: ScoreEnsemble, data: np.ndarray, config: RoundsConfig, n: 
             return d_y if kept is None else d_y * kept(y)
 
         try:
-            x0 = resampled_starts(D, data, n, spread=c.spread,
-                                  seed=seed, min_ess=c.min_ess if start == "auto" else 0.0)
+            x0 = resampled_starts(D, data, n, spread=c.spread, seed=seed, min_ess=min_ess)
             return x0, {"n_steps": c.refine_steps}, "resampled"
         except ThinProposals:      # "auto": too few proposals; the paper's start
-            pass
+            if strict:
+                raise
     # the real voices, drawn with the chains' own generator
     return data, {"n": n, "n_steps": c.steps}, "data"
