@@ -9,7 +9,8 @@ One process runs, for d = 2 and d = 5 and budgets of about 200, 500 and 1000 rat
              the budget, next points where the particles went, an ensemble of 3 networks
              in the final fit, on the long schedule from 50 rated pairs per dimension,
              chains started "auto": from the model's own D where the proposals carry it,
-             else from the real data; that D from networks on the short schedule; the
+             else from the real data; that D the score's networks' where their
+             proposals carry it, else from networks on the short schedule; the
              samples the chains' last step without its noise), rated through a real
              ratings store; ``hd-rounds-data`` and ``hd-rounds-resampled`` (on request) start
              every chain one way, ``hd-rounds-long-planning`` plans the rounds on the final
