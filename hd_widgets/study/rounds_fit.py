@@ -115,18 +115,15 @@ def place_starts(est: Estimate, ens: ScoreEnsemble, data: np.ndarray, config: Ro
     :func:`start_networks` do, as with ``"short"`` (docs/method.md, "Where the chains
     start")."""
     c = config
-    placing = None
-    if start != "data" and c.start_schedule == "auto":
-        placing = start_networks(est, ens, c, start, seed=seed, train=False)
-        if placing is None:          # the score's networks are not the short ones: try theirs
-            try:
-                x0, run, used = chain_starts(ens, data, c, n, start, seed=seed, est=est,
-                                             min_ess=c.min_ess)
-                return x0, run, used, "score"
-            except ThinProposals:
-                pass
-    if placing is None:
-        placing = start_networks(est, ens, c, start, seed=seed)
+    if (start != "data" and c.start_schedule == "auto"
+            and start_networks(est, ens, c, start, seed=seed, train=False) is None):
+        try:                         # the score's networks are not the short ones: theirs first
+            x0, run, used = chain_starts(ens, data, c, n, start, seed=seed, est=est,
+                                         min_ess=c.min_ess)
+            return x0, run, used, "score"
+        except ThinProposals:
+            pass
+    placing = start_networks(est, ens, c, start, seed=seed)
     x0, run, used = chain_starts(placing, data, c, n, start, seed=seed, est=est)
     if used == "data":
         return x0, run, used, None
